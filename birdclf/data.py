@@ -16,33 +16,39 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'AUGMENTATIONS', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB', 'MAX_PIXELS',
-           'SPLITS', 'seed_transforms', 'train_transforms', 'DataError', 'BadImageError', 'is_hidden', 'is_image_file',
-           'synthetic_image_folder', 'find_images', 'open_image', 'to_rgb', 'load_rgb', 'forge_png_size',
-           'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split', 'load_splits', 'write_split_files',
-           'ImageDataset', 'image_datasets', 'default_workers', 'DataLoaders', 'make_loader', 'get_dataloaders',
-           'image_size_and_problem', 'file_digest', 'ScanReport', 'scan_dataset', 'format_report', 'cache_dir',
-           'demo_dataset']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'AUGMENTATIONS', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB',
+           'MAX_PIXELS', 'SPLITS', 'seed_transforms', 'train_transforms', 'DataError', 'BadImageError', 'is_hidden',
+           'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image', 'to_rgb', 'load_rgb',
+           'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split', 'load_splits',
+           'write_split_files', 'ImageDataset', 'image_datasets', 'default_workers', 'DataLoaders', 'make_loader',
+           'get_dataloaders', 'image_size_and_problem', 'file_digest', 'ScanReport', 'scan_dataset', 'format_report',
+           'cache_dir', 'demo_dataset']
 
 # %% ../nbs/00_data.ipynb #a2dcc64e
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-def seed_transforms(image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    "The seed's pipeline: Resize to a square → ToTensor → Normalize(mean, std)."
-    return transforms.Compose([transforms.Resize((image_size, image_size)),
+INTERPOLATIONS = ('bilinear', 'bicubic', 'nearest')
+
+def _interp(name:str) -> transforms.InterpolationMode:
+    if name not in INTERPOLATIONS: raise ValueError(f"unknown interpolation '{name}' (use one of: {', '.join(INTERPOLATIONS)})")
+    return transforms.InterpolationMode(name)
+
+def seed_transforms(image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear'):
+    "The seed's pipeline: Resize to a square (with `interpolation`) → ToTensor → Normalize(mean, std)."
+    return transforms.Compose([transforms.Resize((image_size, image_size), _interp(interpolation)),
                                transforms.ToTensor(),
                                transforms.Normalize(mean, std)])
 
 # %% ../nbs/00_data.ipynb #406a4388
 AUGMENTATIONS = ('none', 'light', 'strong')
 
-def train_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD):
+def train_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear'):
     "Training-time transforms: the seed's pipeline with `aug` augmentation ('none', 'light' or 'strong')."
-    if aug == 'none': return seed_transforms(image_size, mean, std)
+    if aug == 'none': return seed_transforms(image_size, mean, std, interpolation)
     if aug not in AUGMENTATIONS: raise ValueError(f"unknown augmentation '{aug}' (use one of: {', '.join(AUGMENTATIONS)})")
     light = aug == 'light'
-    steps = [transforms.RandomResizedCrop(image_size, scale=(0.6 if light else 0.35, 1.0)), transforms.RandomHorizontalFlip()]
+    steps = [transforms.RandomResizedCrop(image_size, scale=(0.6 if light else 0.35, 1.0), interpolation=_interp(interpolation)), transforms.RandomHorizontalFlip()]
     steps += [transforms.ColorJitter(0.2, 0.2, 0.2)] if light else [transforms.TrivialAugmentWide()]
     steps += [transforms.ToTensor(), transforms.Normalize(mean, std)]
     return transforms.Compose(steps + ([] if light else [transforms.RandomErasing(p=0.25)]))
@@ -244,10 +250,10 @@ class ImageDataset(Dataset):
 
 # %% ../nbs/00_data.ipynb #40c199fb
 def image_datasets(splits:DataSplits, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                   aug:str='none') -> dict[str, ImageDataset]:
+                   aug:str='none', interpolation:str='bilinear') -> dict[str, ImageDataset]:
     "Training (augmented with `aug`) and validation datasets for `splits`."
-    return {'train': ImageDataset(splits.train, splits.classes, train_transforms(image_size, aug, mean, std)),
-            'val': ImageDataset(splits.val, splits.classes, seed_transforms(image_size, mean, std))}
+    return {'train': ImageDataset(splits.train, splits.classes, train_transforms(image_size, aug, mean, std, interpolation)),
+            'val': ImageDataset(splits.val, splits.classes, seed_transforms(image_size, mean, std, interpolation))}
 
 # %% ../nbs/00_data.ipynb #6825951b
 def default_workers() -> int:
@@ -267,21 +273,21 @@ class DataLoaders:
     def num_classes(self): return len(self.classes)
 
 # %% ../nbs/00_data.ipynb #c13015c7
-def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed=None) -> DataLoader:
-    "A DataLoader for `ds`: shuffled (seeded) for training, in order otherwise."
+def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed=None, persistent:bool=True) -> DataLoader:
+    "A DataLoader for `ds`: shuffled (seeded) for training, in order otherwise; workers kept between epochs if `persistent`."
     workers = default_workers() if workers is None else workers
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     return DataLoader(ds, batch_size=batch_size, shuffle=train, generator=gen if train else None,
-                      num_workers=workers, persistent_workers=workers > 0,
+                      num_workers=workers, persistent_workers=persistent and workers > 0,
                       pin_memory=torch.device(device).type == 'cuda',
                       drop_last=train and len(ds) % batch_size == 1)
 
 def get_dataloaders(data_dir, batch_size:int=32, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                     workers:int|None=None, device='cpu', seed:int|None=None, aug:str='none',
-                    val_pct:float=0.2) -> DataLoaders:
+                    val_pct:float=0.2, interpolation:str='bilinear') -> DataLoaders:
     "DataLoaders for the training (augmented with `aug`) and validation images of `data_dir`."
     splits = load_splits(data_dir, val_pct, seed or 0)
-    dss = image_datasets(splits, image_size, mean, std, aug)
+    dss = image_datasets(splits, image_size, mean, std, aug, interpolation)
     return DataLoaders(make_loader(dss['train'], batch_size, True, workers, device, seed),
                        make_loader(dss['val'], batch_size, False, workers, device), splits.classes, splits)
 

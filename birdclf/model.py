@@ -15,10 +15,10 @@ __all__ = ['ARCHS', 'register_arch', 'arch_config', 'create_model', 'SeedCNN', '
 # %% ../nbs/01_model.ipynb #049a7fcc
 ARCHS = {}
 
-def register_arch(name:str, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    "Decorator: register a model builder `f(num_classes, **kwargs)` under `name`."
+def register_arch(name:str, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear'):
+    "Decorator: register a model builder `f(num_classes, **kwargs)` under `name`, with its input conventions."
     def _register(build):
-        ARCHS[name] = dict(build=build, image_size=image_size, mean=tuple(mean), std=tuple(std))
+        ARCHS[name] = dict(build=build, image_size=image_size, mean=tuple(mean), std=tuple(std), interpolation=interpolation)
         return build
     return _register
 

@@ -239,11 +239,13 @@ def train(data_dir, arch:str='seed_cnn', epochs:int=10, batch_size:int=32, image
     config = dict(data_dir=str(Path(data_dir).resolve()), arch=arch, epochs=epochs, batch_size=batch_size,
                   image_size=image_size, lr=lr, workers=workers, device=str(device), seed=seed)
     set_seed(seed)
-    dls = get_dataloaders(data_dir, batch_size, image_size, spec['mean'], spec['std'], workers, device, seed)
+    dls = get_dataloaders(data_dir, batch_size, image_size, spec['mean'], spec['std'], workers, device, seed,
+                          interpolation=spec['interpolation'])
     model = create_model(arch, dls.num_classes)
     if image_size < getattr(model, 'min_size', 1):
         raise ValueError(f"{arch} needs images of at least {model.min_size}x{model.min_size} pixels; got an image size of {image_size}")
-    meta = dict(arch=arch, arch_kwargs={}, classes=dls.classes, image_size=image_size, mean=spec['mean'], std=spec['std'])
+    meta = dict(arch=arch, arch_kwargs={}, classes=dls.classes, image_size=image_size, mean=spec['mean'], std=spec['std'],
+                interpolation=spec['interpolation'])
     write_text_atomic(Path(out)/'config.json', json.dumps({**config, 'classes': dls.classes}, indent=1))
     cbs = [MetricsCB(), HistoryCB(out), PrintCB(), CheckpointCB(out, meta)] + ([ProgressCB()] if progress else [])
     return Learner(model, dls, lr=lr, cbs=cbs, device=device).fit(epochs)
