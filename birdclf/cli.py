@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse, os, sys
 from pathlib import Path
 
-from .data import DataError, demo_dataset
+from .data import AUGMENTATIONS, DataError, demo_dataset, format_report, scan_dataset
 from .model import ARCHS
 from .plots import save_metrics_plot, read_history
-from .train import CheckpointError, train
+from .train import (HISTORY_COLUMNS, OPTIMIZERS, PRECISIONS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
+                           resume, train)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'ArgumentParser', 'positive', 'build_parser', 'cmd_train', 'cmd_demo', 'cmd_plot', 'main']
+__all__ = ['COMMANDS', 'ArgumentParser', 'positive', 'build_parser', 'cmd_check', 'cmd_train', 'cmd_demo', 'cmd_plot', 'main']
 
 # %% ../nbs/06_cli.ipynb #b8e58a83
 class ArgumentParser(argparse.ArgumentParser):
@@ -30,49 +31,79 @@ def positive(kind):
     return parse
 
 # %% ../nbs/06_cli.ipynb #54d32e01
-def _add_training_options(p, epochs, batch_size, image_size=None, seed=None):
-    p.add_argument('--arch', default='seed_cnn', choices=sorted(ARCHS), help='model architecture (default: %(default)s)')
-    p.add_argument('--epochs', type=positive(int), default=epochs, help='epochs to train (default: %(default)s)')
-    p.add_argument('--batch-size', type=positive(int), default=batch_size, help='images per batch (default: %(default)s)')
-    p.add_argument('--image-size', type=positive(int), default=image_size, help="square image side in pixels (default: the arch's)")
-    p.add_argument('--lr', type=positive(float), default=1e-3, help='learning rate (default: %(default)s)')
-    p.add_argument('--workers', type=int, default=None, help='DataLoader worker processes (default: by CPU count)')
-    p.add_argument('--device', default='auto', help='auto, cpu or cuda (default: %(default)s)')
-    p.add_argument('--seed', type=int, default=seed, help='random seed (default: %s)' % (seed if seed is not None else 'drawn and recorded'))
+def _add_training_options(p, **defaults):
+    d = {**TRAIN_DEFAULTS, **defaults}
+    p.set_defaults(option_defaults=d)
+    add = lambda flag, help, **kw: p.add_argument(flag, default=d[flag[2:].replace('-', '_')], help=help + ' (default: %(default)s)', **kw)
+    add('--arch', 'model architecture', choices=sorted(ARCHS))
+    add('--epochs', 'epochs to train', type=positive(int))
+    add('--batch-size', 'images per batch', type=positive(int))
+    add('--image-size', "square image side in pixels; None: the arch's", type=positive(int))
+    add('--lr', 'peak learning rate', type=positive(float))
+    add('--opt', 'optimiser', choices=list(OPTIMIZERS))
+    add('--wd', 'weight decay', type=float)
+    add('--sched', 'learning-rate schedule', choices=list(SCHEDULES))
+    add('--label-smoothing', 'label smoothing of the cross-entropy', type=float)
+    add('--clip', 'clip the gradient norm to this value', type=positive(float))
+    add('--aug', 'training-time augmentation', choices=list(AUGMENTATIONS))
+    add('--monitor', 'history column that picks best.pt and early stopping', choices=HISTORY_COLUMNS[3:], metavar='COLUMN')
+    add('--patience', 'stop after this many epochs without improvement', type=positive(int))
+    add('--precision', 'mixed precision', choices=list(PRECISIONS))
+    add('--val-pct', 'fraction of train held out when there is no val/ folder', type=positive(float))
+    add('--workers', 'DataLoader worker processes; None: by CPU count', type=int)
+    add('--device', 'auto, cpu or cuda')
+    add('--seed', 'random seed; None: drawn and recorded', type=int)
 
 def build_parser() -> ArgumentParser:
     "The `birdclf` argument parser."
     parser = ArgumentParser(prog='birdclf', description='Train and use bird-species image classifiers.')
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    p = sub.add_parser('check', help='scan DATA_DIR and report what training would see and any problems')
+    p.add_argument('data_dir', metavar='DATA_DIR')
+    p.add_argument('--val-pct', type=positive(float), default=TRAIN_DEFAULTS['val_pct'], help='as for train (default: %(default)s)')
     p = sub.add_parser('train', help='train on DATA_DIR/train, validate on DATA_DIR/val')
-    p.add_argument('data_dir', metavar='DATA_DIR', help='folder with train/<class>/* and val/<class>/*')
-    _add_training_options(p, epochs=10, batch_size=32)
-    p.add_argument('--out', required=True, metavar='RUN_DIR', help='folder for last.pt, history.csv/json, metrics.png')
+    p.add_argument('data_dir', metavar='DATA_DIR', nargs='?', help='folder with train/<class>/* and val/<class>/*')
+    _add_training_options(p)
+    p.add_argument('--out', metavar='RUN_DIR', help='run folder for checkpoints, history, config and metrics.png')
+    p.add_argument('--resume', metavar='RUN_DIR', help='continue the interrupted run in RUN_DIR')
+    p.add_argument('--overwrite', action='store_true', help='start afresh in an existing run folder')
     p = sub.add_parser('demo', help='train on a small built-in dataset of real images (handwritten digits)')
     _add_training_options(p, epochs=3, batch_size=64, image_size=64, seed=0)
-    p.add_argument('--out', default='runs/demo', metavar='RUN_DIR', help='run folder (default: %(default)s)')
+    p.add_argument('--out', default='runs/demo', metavar='RUN_DIR', help='run folder, overwritten (default: %(default)s)')
     p = sub.add_parser('plot', help="redraw RUN_DIR/metrics.png from the run's history")
     p.add_argument('run_dir', metavar='RUN_DIR')
     return parser
 
 # %% ../nbs/06_cli.ipynb #ec903b28
-def _train_run(args, data_dir) -> list[dict]:
-    "Train with the parsed options; save the metrics figure; return the history."
-    learn = train(data_dir, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-                  image_size=args.image_size, lr=args.lr, workers=args.workers, device=args.device,
-                  seed=args.seed, out=args.out)
-    save_metrics_plot(learn.history, Path(args.out)/'metrics.png', subtitle=f'run: {Path(args.out).name}')
+def cmd_check(args) -> int:
+    try: report = scan_dataset(args.data_dir, args.val_pct)
+    except DataError as e:
+        print(f"NOT TRAINABLE: {e}"); return 1
+    print(format_report(report))
+    return 0 if report.trainable else 1
+
+def _options(args) -> dict:
+    "The training options given on the command line, by `train`'s parameter names."
+    return {k: getattr(args, k) for k in TRAIN_DEFAULTS}
+
+def _finish(learn, out) -> list[dict]:
+    "Draw the run's figure; say where the run is."
+    save_metrics_plot(learn.history, Path(out)/'metrics.png', subtitle=f'run: {Path(out).name}')
+    print(f"run folder: {Path(out).resolve()}")
     return learn.history
 
 def cmd_train(args):
-    _train_run(args, args.data_dir)
-    print(f"run folder: {Path(args.out).resolve()}")
+    if args.resume:
+        changed = {k: v for k, v in _options(args).items() if v != args.option_defaults[k]}
+        return _finish(resume(args.resume, args.data_dir, **changed), args.resume)
+    if not args.data_dir: raise ValueError("DATA_DIR is required (or --resume RUN_DIR to continue a run)")
+    if not args.out: raise ValueError("--out RUN_DIR is required: the folder for the run's checkpoints and history")
+    _finish(train(args.data_dir, out=args.out, overwrite=args.overwrite, **_options(args)), args.out)
 
 def cmd_demo(args):
     data = demo_dataset()
     print(f"demo data: {data} (sklearn's handwritten digits, 10 classes)")
-    history = _train_run(args, data)
-    print(f"run folder: {Path(args.out).resolve()}")
+    history = _finish(train(data, out=args.out, overwrite=True, **_options(args)), args.out)
     print(f"val accuracy: {history[-1]['val_accuracy']:.3f}")
 
 def cmd_plot(args):
@@ -80,15 +111,15 @@ def cmd_plot(args):
     print(f"wrote {path}")
 
 # %% ../nbs/06_cli.ipynb #63b98df1
-COMMANDS = {'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot}
+COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot}
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `birdclf` console script; returns the exit status."
     args = build_parser().parse_args(argv)
-    try: COMMANDS[args.command](args)
+    try: status = COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print(f"\nbirdclf {args.command}: interrupted", file=sys.stderr); return 130
     except (DataError, CheckpointError, ValueError, FileNotFoundError) as e:
         if os.environ.get('BIRDCLF_DEBUG'): raise
         print(f"birdclf {args.command}: error: {e}", file=sys.stderr); return 2
-    return 0
+    return status if isinstance(status, int) else 0

@@ -284,12 +284,13 @@ def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed
 
 def get_dataloaders(data_dir, batch_size:int=32, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                     workers:int|None=None, device='cpu', seed:int|None=None, aug:str='none',
-                    val_pct:float=0.2, interpolation:str='bilinear') -> DataLoaders:
+                    val_pct:float=0.2, interpolation:str='bilinear', persistent:bool=True) -> DataLoaders:
     "DataLoaders for the training (augmented with `aug`) and validation images of `data_dir`."
     splits = load_splits(data_dir, val_pct, seed or 0)
     dss = image_datasets(splits, image_size, mean, std, aug, interpolation)
-    return DataLoaders(make_loader(dss['train'], batch_size, True, workers, device, seed),
-                       make_loader(dss['val'], batch_size, False, workers, device), splits.classes, splits)
+    return DataLoaders(make_loader(dss['train'], batch_size, True, workers, device, seed, persistent),
+                       make_loader(dss['val'], batch_size, False, workers, device, persistent=persistent),
+                       splits.classes, splits)
 
 # %% ../nbs/00_data.ipynb #e8ff53d4
 def image_size_and_problem(path) -> tuple[tuple|None, str|None]:
