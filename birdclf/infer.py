@@ -190,7 +190,7 @@ def evaluate(checkpoint, data_dir, split:str='test', out=None, tta:bool=False, b
     if not ok.any(): raise DataError(f"none of the {len(paths)} images in {split_dir} could be read")
     paths, labels, probs = [p for p, k in zip(paths, ok) if k], np.array(labels)[ok], probs[ok]
     cm = confusion_matrix(labels, probs.argmax(1), labels=range(len(classes)))
-    ckpt_name = str(checkpoint if isinstance(checkpoint, (str, Path)) else model.meta.get('path', 'model'))
+    ckpt_name = str(resolve_checkpoint(checkpoint)) if isinstance(checkpoint, (str, Path)) else 'model'
     result = Evaluation(ckpt_name, str(split_dir), classes, [str(p) for p in paths], labels, probs,
                         evaluation_metrics(labels, probs), per_class_rows(labels, probs.argmax(1), classes), cm,
                         most_confused(cm, classes), calibration_bins(labels, probs), top_losses(paths, labels, probs, classes),
@@ -254,14 +254,14 @@ def format_evaluation(r:Evaluation) -> str:
     m = r.metrics
     lines = [f"checkpoint {r.checkpoint} on {r.split_dir}: {m['n_images']} images, {len(r.classes)} classes, TTA {'on' if r.tta else 'off'}",
              format_metrics(m),
-             ' · '.join([f"{k.replace('_accuracy', '')} accuracy {m[k]:.4f}" for k in ('top3_accuracy', 'top5_accuracy') if k in m]
+             ' · '.join([f"top-{k[3]} accuracy {m[k]:.4f}" for k in ('top3_accuracy', 'top5_accuracy') if k in m]
                         + [f"balanced accuracy {m['balanced_accuracy']:.4f}", f"ECE ({ECE_BINS} bins) {m['ece']:.4f}"])]
     if r.most_confused:
         lines += ['most confused (true → predicted: images):'] + [f'  {t} → {p}: {n}' for t, p, n in r.most_confused[:5]]
     lines.append(f'weakest classes: {_weakest(r)}')
     if r.bad_files:
         lines += [f'skipped {len(r.bad_files)} unreadable file(s):'] + [f'  {p}: {why}' for p, why in r.bad_files.items()]
-    if r.files: lines.append('wrote: ' + ', '.join(str(f) for f in r.files))
+    if r.files: lines.append(f'wrote into {r.files[0].parent}: ' + ', '.join(f.name for f in r.files))
     return '\n'.join(lines)
 
 # %% ../nbs/05_infer.ipynb #7afd4ef1
