@@ -217,7 +217,8 @@ def load_splits(data_dir, val_pct:float=0.2, seed:int=0, bad_files:dict|None=Non
         train, val = stratified_split(train, val_pct, seed)
         notes.append(f"no val/ folder: {len(val)} of the training images ({val_pct:.0%} per class, seed {seed}) are held out for validation")
     if not val: raise DataError(f"no validation images: {val_dir or train_dir} has none that can be used")
-    if bad: notes.append(f"{len(bad)} unusable image file(s) skipped, e.g. {next(iter(bad))}: {next(iter(bad.values()))}")
+    if bad: notes.append(f"{len(bad)} unusable image file(s) skipped: " + '; '.join(f"{os.path.relpath(p, data_dir)} ({why})" for p, why in list(bad.items())[:3])
+                         + (' …' if len(bad) > 3 else ''))
     return DataSplits(data_dir, classes, train, val, bad, notes, val_dir is None)
 
 # %% ../nbs/00_data.ipynb #40135bbf
