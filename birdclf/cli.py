@@ -15,13 +15,20 @@ from .train import (HISTORY_COLUMNS, OPTIMIZERS, PRECISIONS, SCHEDULES, TRAIN_DE
                            resume, train)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'ArgumentParser', 'positive', 'build_parser', 'cmd_check', 'cmd_train', 'cmd_demo', 'cmd_evaluate',
-           'cmd_predict', 'cmd_plot', 'main']
+__all__ = ['COMMANDS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check', 'cmd_train', 'cmd_demo',
+           'cmd_evaluate', 'cmd_predict', 'cmd_plot', 'main']
 
 # %% ../nbs/06_cli.ipynb #b8e58a83
 class ArgumentParser(argparse.ArgumentParser):
     "argparse with one-line errors: `birdclf train: error: …` and exit status 2."
     def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
+
+def non_negative_int(text):
+    "An argparse type: an integer ≥ 0."
+    try: value = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value < 0: raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 def positive(kind):
     "An argparse type: a number of `kind` (int or float) greater than zero."
@@ -55,6 +62,11 @@ def _add_training_options(p, **defaults):
     add('--workers', 'DataLoader worker processes; None: by CPU count', type=int)
     add('--device', 'auto, cpu or cuda')
     add('--seed', 'random seed; None: drawn and recorded', type=int)
+    add('--pretrained', "start from the arch's ImageNet weights", action=argparse.BooleanOptionalAction)
+    add('--weights', 'start from the weights (a state dict) in this file', metavar='PATH')
+    add('--freeze-epochs', 'with pretrained weights: epochs that train only the new head', type=non_negative_int)
+    add('--cache', 'decode and resize each image once into a cache of pixels', action=argparse.BooleanOptionalAction)
+    add('--channels-last', 'channels-last memory layout', action=argparse.BooleanOptionalAction)
 
 def _add_inference_options(p):
     p.add_argument('checkpoint', metavar='RUN_DIR_OR_CHECKPOINT', help='a run folder (its best.pt, else last.pt) or a .pt file')

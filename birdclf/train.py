@@ -21,10 +21,10 @@ from .model import arch_config, create_model
 __all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'HISTORY_COLUMNS', 'CHECKPOINT_VERSION', 'READABLE_VERSIONS',
            'TRAIN_DEFAULTS', 'RUN_FILES', 'get_device', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw',
            'adam', 'sgd', 'Callback', 'Learner', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant',
-           'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'resolve_precision', 'MixedPrecisionCB', 'SeedCB', 'atomic_write',
-           'write_text_atomic', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'PrintCB', 'CheckpointError',
-           'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch',
-           'CheckpointCB', 'EarlyStoppingCB', 'ResumeCB', 'run_config', 'train', 'resume']
+           'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'resolve_precision', 'MixedPrecisionCB', 'ChannelsLastCB',
+           'SeedCB', 'atomic_write', 'write_text_atomic', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
+           'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'convert_checkpoint',
+           'monitor_mode', 'best_epoch', 'CheckpointCB', 'EarlyStoppingCB', 'ResumeCB', 'run_config', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def get_device(device:str|torch.device='auto') -> torch.device:
@@ -119,6 +119,7 @@ class Learner:
 
     def one_batch(self):
         self.xb, self.yb = self.xb.to(self.device, non_blocking=True), self.yb.to(self.device, non_blocking=True)
+        self.callback('before_batch')
         with self.autocast():
             self.preds = self.model(self.xb)
             self.loss = self.loss_func(self.preds, self.yb)
@@ -210,6 +211,13 @@ class MixedPrecisionCB(Callback):
         if self.dtype is None: return
         learn.autocast = partial(torch.autocast, learn.device.type, dtype=self.dtype)
         learn.scaler = torch.amp.GradScaler(learn.device.type, enabled=self.dtype == torch.float16)
+
+# %% ../nbs/03_train.ipynb #ae056dfa
+class ChannelsLastCB(Callback):
+    "Run the model and the batches in channels-last memory layout."
+    def before_fit(self, learn): learn.model.to(memory_format=torch.channels_last)
+    def before_batch(self, learn):
+        if learn.xb.dim() == 4: learn.xb = learn.xb.contiguous(memory_format=torch.channels_last)
 
 # %% ../nbs/03_train.ipynb #79adf427
 class SeedCB(Callback):
@@ -408,7 +416,8 @@ class ResumeCB(Callback):
 # %% ../nbs/03_train.ipynb #f80ca471
 TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None, lr=1e-3, opt='adamw', wd=0.01,
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
-                      patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None)
+                      patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
+                      pretrained=False, weights=None, freeze_epochs=1, cache=False, channels_last=False)
 
 def _check_options(c:dict):
     "One-line errors for option values that cannot work."
@@ -435,6 +444,7 @@ def _callbacks(c:dict, out:Path, meta:dict, device, progress:bool) -> list:
            MetricsCB(), HistoryCB(out), PrintCB(), CheckpointCB(out, meta, c, c['monitor'])]
     if c['clip']: cbs.append(ClipCB(c['clip']))
     if c['patience']: cbs.append(EarlyStoppingCB(c['monitor'], c['patience']))
+    if c['channels_last']: cbs.append(ChannelsLastCB())
     return cbs + ([ProgressCB()] if progress else [])
 
 def _data(c:dict, spec:dict, device):
