@@ -257,7 +257,8 @@ def _timm_pretrained(timm, arch:str, timm_name:str, num_classes:int, **kwargs) -
     local = _lite0_package_state_dict(model.state_dict()) if arch == 'efficientnet_lite0' else None
     if local is None and (path := _timm_cached_file(timm, timm_name)): local = read_state_dict(path), path
     if local is not None:
-        model.load_state_dict(local[0])
+        try: model.load_state_dict(local[0])
+        except RuntimeError: raise WeightsError(f"{local[1]} does not fit timm's {timm_name}; delete it or use --weights PATH") from None
         model.weights_source = str(local[1])
     elif not can_download('huggingface.co'): raise _unavailable(arch, 'offline, and not in the Hugging Face or torch hub cache')
     else:
@@ -297,7 +298,8 @@ def _tv_builder(arch:str, fn_name:str, weights_enum:str, head_name:str):
             cached = (Path(torch.hub.get_dir())/'checkpoints'/os.path.basename(tv_weights.url)).is_file()
             if not cached and not can_download('download.pytorch.org'):
                 raise _unavailable(arch, 'offline, and not in the torch hub cache')
-        model = getattr(models, fn_name)(weights=tv_weights)
+        try: model = getattr(models, fn_name)(weights=tv_weights)
+        except OSError as e: raise _unavailable(arch, f"download failed: {str(e).splitlines()[0]}") from None
         _replace_head(model, head_name, num_classes)
         model.has_backbone, model.head_name = True, head_name
         model.weights_source = f'torchvision:{weights_enum}' if tv_weights is not None else None
