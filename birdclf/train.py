@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .data import DataError, get_dataloaders, write_split_files
 from .metrics import METRIC_NAMES, compute_metrics, format_metrics
-from .model import arch_config, create_model
+from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'HISTORY_COLUMNS', 'CHECKPOINT_VERSION', 'READABLE_VERSIONS',
@@ -24,7 +24,8 @@ __all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'HISTORY_COLUMNS', 'CHECKPOI
            'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'resolve_precision', 'MixedPrecisionCB', 'ChannelsLastCB',
            'SeedCB', 'atomic_write', 'write_text_atomic', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
            'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'convert_checkpoint',
-           'monitor_mode', 'best_epoch', 'CheckpointCB', 'EarlyStoppingCB', 'ResumeCB', 'run_config', 'train', 'resume']
+           'monitor_mode', 'best_epoch', 'CheckpointCB', 'EarlyStoppingCB', 'ResumeCB', 'FineTuneCB',
+           'fine_tune_splitter', 'run_config', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def get_device(device:str|torch.device='auto') -> torch.device:
@@ -413,6 +414,19 @@ class ResumeCB(Callback):
         learn.history, learn.start_epoch = list(ckpt['history']), ckpt['epoch']
         set_rng_state(ckpt['rng'])
 
+# %% ../nbs/03_train.ipynb #db1003dd
+class FineTuneCB(Callback):
+    "Freeze the backbone (weights and BatchNorm statistics) for the first `freeze_epochs` epochs, then train all."
+    def __init__(self, freeze_epochs:int=1): self.freeze_epochs = freeze_epochs
+    def before_epoch(self, learn):
+        (freeze_backbone if learn.epoch < self.freeze_epochs else unfreeze)(learn.model)
+    def before_split(self, learn):
+        if learn.training: set_backbone_bn_eval(learn.model)
+
+def fine_tune_splitter(lr:float, backbone_lr_ratio:float=0.1):
+    "A `Learner` splitter giving the backbone `lr * backbone_lr_ratio` and the head `lr`."
+    return lambda model: param_groups(model, lr, backbone_lr_ratio)
+
 # %% ../nbs/03_train.ipynb #f80ca471
 TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None, lr=1e-3, opt='adamw', wd=0.01,
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
@@ -427,6 +441,7 @@ def _check_options(c:dict):
     if not 0 <= c['label_smoothing'] < 1: raise ValueError(f"label_smoothing must be in [0, 1), got {c['label_smoothing']}")
     for key in ('epochs', 'batch_size', 'lr', 'clip', 'patience', 'image_size'):
         if c[key] is not None and c[key] <= 0: raise ValueError(f"{key} must be greater than 0, got {c[key]}")
+    if c['freeze_epochs'] < 0: raise ValueError(f"freeze_epochs must be 0 or more, got {c['freeze_epochs']}")
 
 def run_config(data_dir, **options) -> dict:
     "The complete, JSON-able configuration of a run: `TRAIN_DEFAULTS` updated with `options`."
@@ -461,16 +476,19 @@ def _fit_run(c:dict, out, progress:bool=True, cbs=(), ckpt:dict|None=None) -> Le
     dls = _data(c, spec, device)
     if ckpt and dls.classes != ckpt['classes']:
         raise DataError(f"the classes in {c['data_dir']} differ from the run's: {', '.join(sorted(set(dls.classes) ^ set(ckpt['classes'])))}")
-    model = create_model(c['arch'], dls.num_classes)
+    model = create_model(c['arch'], dls.num_classes, pretrained=c['pretrained'], weights=c['weights'])
     if c['image_size'] < getattr(model, 'min_size', 1):
         raise ValueError(f"{c['arch']} needs images of at least {model.min_size}x{model.min_size} pixels; got an image size of {c['image_size']}")
     c = {**c, 'classes': dls.classes, 'split_files': [p.name for p in write_split_files(dls.splits, out)]}
     write_text_atomic(out/'config.json', json.dumps(c, indent=1))
-    meta = dict(arch=c['arch'], arch_kwargs={}, classes=dls.classes, image_size=c['image_size'],
-                mean=spec['mean'], std=spec['std'], interpolation=spec['interpolation'])
-    cbs = _callbacks(c, out, meta, device, progress) + ([ResumeCB(ckpt)] if ckpt else []) + list(cbs)
+    meta = dict(arch=c['arch'], arch_kwargs={}, classes=dls.classes, image_size=c['image_size'], mean=spec['mean'],
+                std=spec['std'], interpolation=spec['interpolation'], weights_source=model.weights_source)
+    tune = model.has_backbone and bool(c['pretrained'] or c['weights'])
+    cbs = (_callbacks(c, out, meta, device, progress) + ([FineTuneCB(c['freeze_epochs'])] if tune else [])
+           + ([ResumeCB(ckpt)] if ckpt else []) + list(cbs))
     learn = Learner(model, dls, nn.CrossEntropyLoss(label_smoothing=c['label_smoothing']), c['lr'],
-                    partial(OPTIMIZERS[c['opt']], wd=c['wd']), cbs, device)
+                    partial(OPTIMIZERS[c['opt']], wd=c['wd']), cbs, device,
+                    splitter=fine_tune_splitter(c['lr']) if tune else lambda m: m.parameters())
     try: return learn.fit(c['epochs'])
     except KeyboardInterrupt:
         print(f"\ninterrupted during epoch {learn.epoch + 1}; {out/'last.pt'} holds epoch {len(learn.history)}. "
