@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .data import AUGMENTATIONS, DataError, demo_dataset, format_report, scan_dataset
 from .infer import evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions
-from .model import ARCHS
+from .model import ARCHS, pretrained_archs
 from .plots import save_metrics_plot, read_history
 from .train import (HISTORY_COLUMNS, OPTIMIZERS, PRECISIONS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
                            resume, train)
@@ -101,7 +101,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument('--resume', metavar='RUN_DIR', help='continue the interrupted run in RUN_DIR')
     p.add_argument('--overwrite', action='store_true', help='start afresh in an existing run folder')
     p = sub.add_parser('demo', help='train on a small built-in dataset of real images (handwritten digits)')
-    _add_training_options(p, epochs=3, batch_size=64, image_size=64, seed=0)
+    _add_training_options(p, epochs=3, batch_size=64, image_size=64, seed=0, pretrained=None)
     p.add_argument('--out', default='runs/demo', metavar='RUN_DIR', help='run folder, overwritten (default: %(default)s)')
     p = sub.add_parser('plot', help="redraw RUN_DIR/metrics.png from the run's history")
     p.add_argument('run_dir', metavar='RUN_DIR')
@@ -137,7 +137,9 @@ def cmd_train(args):
 def cmd_demo(args):
     data = demo_dataset()
     print(f"demo data: {data} (sklearn's handwritten digits, 10 classes)")
-    history = _finish(train(data, out=args.out, overwrite=True, **_options(args)), args.out)
+    options = _options(args)
+    if options['pretrained'] is None: options['pretrained'] = args.arch in pretrained_archs()  # offline Lite0 weights included
+    history = _finish(train(data, out=args.out, overwrite=True, **options), args.out)
     print(f"val accuracy: {history[-1]['val_accuracy']:.3f}")
 
 def cmd_evaluate(args):
