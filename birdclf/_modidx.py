@@ -253,5 +253,6 @@ d = { 'settings': { 'branch': 'main',
                                'birdclf.train.set_rng_state': ('train.html#set_rng_state', 'birdclf/train.py'),
                                'birdclf.train.set_seed': ('train.html#set_seed', 'birdclf/train.py'),
                                'birdclf.train.sgd': ('train.html#sgd', 'birdclf/train.py'),
+                               'birdclf.train.sigint_deferred': ('train.html#sigint_deferred', 'birdclf/train.py'),
                                'birdclf.train.train': ('train.html#train', 'birdclf/train.py'),
                                'birdclf.train.write_text_atomic': ('train.html#write_text_atomic', 'birdclf/train.py')}}}

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #29df1a41
 from __future__ import annotations
-import contextlib, csv, io, json, math, os, pickle, random, sys, tempfile, time, zipfile
+import contextlib, csv, io, json, math, os, pickle, random, signal, sys, tempfile, threading, time, zipfile
 from functools import partial
 from pathlib import Path
 
@@ -24,7 +24,7 @@ __all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'HISTORY_COLUMNS', 'CHECKPOI
            'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'resolve_precision', 'MixedPrecisionCB', 'ChannelsLastCB',
            'SeedCB', 'atomic_write', 'write_text_atomic', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
            'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'convert_checkpoint',
-           'monitor_mode', 'best_epoch', 'CheckpointCB', 'EarlyStoppingCB', 'ResumeCB', 'FineTuneCB',
+           'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB', 'ResumeCB', 'FineTuneCB',
            'fine_tune_splitter', 'run_config', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
@@ -376,6 +376,19 @@ def best_epoch(history:list[dict], monitor:str) -> int:
     return history[values.index(best)]['epoch']
 
 # %% ../nbs/03_train.ipynb #c732bace
+@contextlib.contextmanager
+def sigint_deferred():
+    "Hold a Ctrl-C (SIGINT) that arrives inside the block, and raise it when the block is done."
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield; return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(True))
+    try: yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught: raise KeyboardInterrupt
+
+# %% ../nbs/03_train.ipynb #40c93bee
 class CheckpointCB(Callback):
     "After every epoch: `best.pt` when `monitor` improved, then `last.pt` with the full training state."
     order = 20
@@ -383,11 +396,13 @@ class CheckpointCB(Callback):
         self.run_dir, self.meta, self.config, self.monitor = Path(run_dir), meta, config or {}, monitor
     def after_epoch(self, learn):
         epoch, common = learn.epoch + 1, dict(config=self.config, monitor=self.monitor)
-        if best_epoch(learn.history, self.monitor) == epoch:
-            save_checkpoint(self.run_dir/'best.pt', learn.model, self.meta, epoch=epoch, **common,
-                            value=learn.history[-1][self.monitor])
-        save_checkpoint(self.run_dir/'last.pt', learn.model, self.meta, epoch=epoch, **common, history=learn.history,
-                        optimizer=learn.opt.state_dict(), scaler=learn.scaler.state_dict(), rng=rng_state())
+        with sigint_deferred():
+            if best_epoch(learn.history, self.monitor) == epoch:
+                save_checkpoint(self.run_dir/'best.pt', learn.model, self.meta, epoch=epoch, **common,
+                                value=learn.history[-1][self.monitor])
+            save_checkpoint(self.run_dir/'last.pt', learn.model, self.meta, epoch=epoch, **common, history=learn.history,
+                            optimizer=learn.opt.state_dict(), scaler=learn.scaler.state_dict(), rng=rng_state())
+            learn.saved_epoch = epoch
 
 # %% ../nbs/03_train.ipynb #5a3ee72c
 class EarlyStoppingCB(Callback):
@@ -491,8 +506,10 @@ def _fit_run(c:dict, out, progress:bool=True, cbs=(), ckpt:dict|None=None) -> Le
                     splitter=fine_tune_splitter(c['lr']) if tune else lambda m: m.parameters())
     try: return learn.fit(c['epochs'])
     except KeyboardInterrupt:
-        print(f"\ninterrupted during epoch {learn.epoch + 1}; {out/'last.pt'} holds epoch {len(learn.history)}. "
-              f"Resume with: birdclf train --resume {out}", file=sys.stderr, flush=True)
+        saved = getattr(learn, 'saved_epoch', learn.start_epoch)
+        hint = (f"{out/'last.pt'} holds epoch {saved}. Resume with: birdclf train --resume {out}" if saved
+                else "no epoch had finished, so there is nothing to resume")
+        print(f"\ninterrupted during epoch {getattr(learn, 'epoch', 0) + 1}; {hint}", file=sys.stderr, flush=True)
         raise
 
 # %% ../nbs/03_train.ipynb #bc0bed51
