@@ -25,7 +25,7 @@ __all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'HISTORY_COLUMNS', 'CHECKPOI
            'SeedCB', 'atomic_write', 'write_text_atomic', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
            'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'convert_checkpoint',
            'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB', 'ResumeCB', 'FineTuneCB',
-           'fine_tune_splitter', 'run_config', 'train', 'resume']
+           'fine_tune_splitter', 'fine_tuning', 'run_config', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def get_device(device:str|torch.device='auto') -> torch.device:
@@ -167,13 +167,16 @@ SCHEDULES = {'onecycle': onecycle, 'cosine': cosine, 'constant': constant}
 
 # %% ../nbs/03_train.ipynb #7f0921b3
 class SchedCB(Callback):
-    "Set each parameter group's lr to its max lr × `SCHEDULES[sched](position in the run)` before every step."
-    def __init__(self, sched:str='onecycle'): self.sched = SCHEDULES[sched]
+    "Set each group's lr to its max lr × `SCHEDULES[sched](position in the cycle)`; a second cycle from epoch `restart`."
+    def __init__(self, sched:str='onecycle', restart:int=0): self.sched, self.restart = SCHEDULES[sched], restart
     def before_fit(self, learn):
         self.max_lrs = [g.setdefault('max_lr', g['lr']) for g in learn.opt.param_groups]
-        self.total = learn.n_epochs * len(learn.dls.train)
+        r = self.restart if 0 < self.restart < learn.n_epochs else 0
+        self.cycles = [(0, r), (r, learn.n_epochs)] if r else [(0, learn.n_epochs)]
     def before_step(self, learn):
-        pos = (learn.epoch * len(learn.dls.train) + learn.iter) / self.total
+        start, end = next((a, b) for a, b in self.cycles if learn.epoch < b)
+        n = len(learn.dls.train)
+        pos = ((learn.epoch - start) * n + learn.iter) / ((end - start) * n)
         for g, max_lr in zip(learn.opt.param_groups, self.max_lrs): g['lr'] = max_lr * self.sched(pos)
 
 # %% ../nbs/03_train.ipynb #2f7cbd76
@@ -443,7 +446,7 @@ def fine_tune_splitter(lr:float, backbone_lr_ratio:float=0.1):
     return lambda model: param_groups(model, lr, backbone_lr_ratio)
 
 # %% ../nbs/03_train.ipynb #f80ca471
-TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None, lr=1e-3, opt='adamw', wd=0.01,
+TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None, lr=None, opt='adamw', wd=0.01,
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
                       patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
                       pretrained=False, weights=None, freeze_epochs=1, cache=False, channels_last=False)
@@ -458,19 +461,25 @@ def _check_options(c:dict):
         if c[key] is not None and c[key] <= 0: raise ValueError(f"{key} must be greater than 0, got {c[key]}")
     if c['freeze_epochs'] < 0: raise ValueError(f"freeze_epochs must be 0 or more, got {c['freeze_epochs']}")
 
+def fine_tuning(c:dict) -> bool:
+    "Does the run described by config `c` fine-tune a pretrained backbone?"
+    return arch_config(c['arch'])['pretrained'] and bool(c['pretrained'] or c['weights'])
+
 def run_config(data_dir, **options) -> dict:
     "The complete, JSON-able configuration of a run: `TRAIN_DEFAULTS` updated with `options`."
     unknown = set(options) - set(TRAIN_DEFAULTS)
     if unknown: raise TypeError(f"unknown training option(s): {', '.join(sorted(unknown))}")
     c = {**TRAIN_DEFAULTS, **options, 'data_dir': str(Path(data_dir).resolve())}
     c['image_size'] = c['image_size'] or arch_config(c['arch'])['image_size']
+    c['lr'] = c['lr'] or (2e-3 if fine_tuning(c) else 1e-3)
     if c['seed'] is None: c['seed'] = random.randrange(2**31)
     _check_options(c)
     return c
 
 # %% ../nbs/03_train.ipynb #c479032b
 def _callbacks(c:dict, out:Path, meta:dict, device, progress:bool) -> list:
-    cbs = [SeedCB(c['seed']), SchedCB(c['sched']), MixedPrecisionCB(resolve_precision(c['precision'], device)),
+    restart = c['freeze_epochs'] if fine_tuning(c) else 0
+    cbs = [SeedCB(c['seed']), SchedCB(c['sched'], restart), MixedPrecisionCB(resolve_precision(c['precision'], device)),
            MetricsCB(), HistoryCB(out), PrintCB(), CheckpointCB(out, meta, c, c['monitor'])]
     if c['clip']: cbs.append(ClipCB(c['clip']))
     if c['patience']: cbs.append(EarlyStoppingCB(c['monitor'], c['patience']))
@@ -498,7 +507,7 @@ def _fit_run(c:dict, out, progress:bool=True, cbs=(), ckpt:dict|None=None) -> Le
     write_text_atomic(out/'config.json', json.dumps(c, indent=1))
     meta = dict(arch=c['arch'], arch_kwargs={}, classes=dls.classes, image_size=c['image_size'], mean=spec['mean'],
                 std=spec['std'], interpolation=spec['interpolation'], weights_source=model.weights_source)
-    tune = model.has_backbone and bool(c['pretrained'] or c['weights'])
+    tune = fine_tuning(c)
     cbs = (_callbacks(c, out, meta, device, progress) + ([FineTuneCB(c['freeze_epochs'])] if tune else [])
            + ([ResumeCB(ckpt)] if ckpt else []) + list(cbs))
     learn = Learner(model, dls, nn.CrossEntropyLoss(label_smoothing=c['label_smoothing']), c['lr'],
