@@ -135,6 +135,15 @@ def subset(data_dir:Path, dest:Path, n:int) -> Path:
             (dest/split/f.parent.name/f.name).symlink_to(f.resolve())
     return dest
 
+def upscale(data_dir:Path, dest:Path, side:int) -> Path:
+    "Copies of every image enlarged to `side`x`side` JPEGs (quality 90): photos at camera-like sizes, where decoding costs."
+    from PIL import Image
+    for f in sorted(data_dir.glob('*/*/*')):
+        if f.suffix.lower() not in ('.jpg', '.jpeg', '.png') or f.parent.parent.name not in ('train', 'val', 'test'): continue
+        out = dest/f.relative_to(data_dir).with_suffix('.jpg'); out.parent.mkdir(parents=True, exist_ok=True)
+        Image.open(f).convert('RGB').resize((side, side), Image.BICUBIC).save(out, quality=90)
+    return dest
+
 def med(rows, key): return statistics.median(r[key] for r in rows)
 
 def fmt_row(name, rows, flops=None, ceiling=None):
@@ -150,7 +159,7 @@ def load_avg() -> str:
 
 def report(a, data_dir, runs, ceiling, ev, started):
     n_train = runs['seed'][0]['train_images'] // a.epochs
-    print(f"\nbirdclf speed benchmark: {data_dir}  ({n_train} training images/epoch), {a.image_size} px, batch {a.batch_size}, "
+    print(f"\nbirdclf speed benchmark: {data_dir}{f' enlarged to {a.upscale} px JPEGs' if a.upscale else ''}  ({n_train} training images/epoch), {a.image_size} px, batch {a.batch_size}, "
           f"{a.epochs} epoch(s) x {a.repeats} repeat(s), {a.threads} torch threads, {os.cpu_count()} CPUs")
     import torch
     print(f"torch {torch.__version__}; load average before {started}, after {load_avg()}; elapsed {time.perf_counter() - a.t0:.0f} s")
@@ -192,6 +201,7 @@ def main(argv=None):
     p.add_argument('--max-batches', type=int, default=None, help='smoke run: about this many batches per split')
     p.add_argument('--ceiling-steps', type=int, default=3, help='timed compute-only steps per layout (0: skip)')
     p.add_argument('--no-eval', action='store_true', help='skip the inference comparison')
+    p.add_argument('--upscale', type=int, default=None, help='benchmark on copies of the images enlarged to this square size')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--child', choices=list(CHILDREN), help=argparse.SUPPRESS)
     p.add_argument('--variant', default='plain', help=argparse.SUPPRESS)
@@ -208,6 +218,9 @@ def main(argv=None):
         tmp = Path(tmp)
         os.environ['BIRDCLF_CACHE'] = str(tmp/'cache')
         if a.max_batches: a.data_dir = str(subset(data_dir, tmp/'data', a.max_batches * a.batch_size))
+        if a.upscale:
+            a.data_dir = str(upscale(Path(a.data_dir), tmp/'big', a.upscale))
+            print(f"images enlarged to {a.upscale}x{a.upscale} JPEGs in {a.data_dir}", flush=True)
         runs = {k: [] for k in ['seed'] + a.variants}
         for rep in range(a.repeats):
             seed = a.seed + rep
