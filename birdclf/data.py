@@ -311,10 +311,13 @@ def decoded_cache(paths, size:int, interpolation:str='bilinear', root=None) -> P
 
 # %% ../nbs/00_data.ipynb #3a4fd4e2
 class ToFloatNormalized:
-    "uint8 (C, H, W) tensor → float in [0, 1] normalised with `mean`, `std`, with the same operations as `ToTensor` → `Normalize`."
+    "uint8 (C, H, W) tensor → float in [0, 1] normalised with `mean`, `std`: the arithmetic of `ToTensor` → `Normalize`, in NumPy."
     def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.mean, self.std = torch.tensor(mean).view(-1, 1, 1), torch.tensor(std).view(-1, 1, 1)
-    def __call__(self, x:torch.Tensor) -> torch.Tensor: return x.float().div(255).sub_(self.mean).div_(self.std)
+        self.mean, self.std = np.array(mean, np.float32).reshape(-1, 1, 1), np.array(std, np.float32).reshape(-1, 1, 1)
+    def __call__(self, x:torch.Tensor) -> torch.Tensor:
+        a = x.numpy().astype(np.float32)
+        a /= 255; a -= self.mean; a /= self.std
+        return torch.from_numpy(a)
 
 def cached_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear'):
     "`train_transforms` for cached uint8 tensors: augmentation with torchvision v2 on uint8, then to float, normalised."
@@ -346,8 +349,8 @@ class CachedImageDataset(Dataset):
     def pixels(self, i:int) -> torch.Tensor:
         "Image `i` as a (3, H, W) uint8 tensor."
         n = int(np.prod(self.shape))
-        buf = bytearray(self._read(self.offset + i * n, n))
-        return torch.frombuffer(buf, dtype=torch.uint8).view(*self.shape).permute(2, 0, 1).contiguous()
+        hwc = np.frombuffer(self._read(self.offset + i * n, n), np.uint8).reshape(self.shape)
+        return torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1)))
     def __getitem__(self, i):
         x = self.pixels(i)
         return (self.transform(x) if self.transform else x), self.items[i][1]
