@@ -17,12 +17,13 @@ from torchvision import transforms
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'AUGMENTATIONS', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB',
-           'MAX_PIXELS', 'SPLITS', 'seed_transforms', 'train_transforms', 'DataError', 'BadImageError', 'is_hidden',
-           'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image', 'to_rgb', 'load_rgb',
-           'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split', 'load_splits',
-           'write_split_files', 'ImageDataset', 'image_datasets', 'default_workers', 'DataLoaders', 'make_loader',
-           'get_dataloaders', 'image_size_and_problem', 'file_digest', 'ScanReport', 'scan_dataset', 'format_report',
-           'cache_dir', 'demo_dataset']
+           'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN', 'SPLITS', 'seed_transforms', 'train_transforms', 'DataError',
+           'BadImageError', 'is_hidden', 'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image',
+           'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split',
+           'load_splits', 'write_split_files', 'ImageDataset', 'image_datasets', 'cache_dir', 'cache_image_size',
+           'cache_key', 'decode_square', 'decoded_cache', 'ToFloatNormalized', 'cached_transforms',
+           'CachedImageDataset', 'cached_datasets', 'default_workers', 'DataLoaders', 'make_loader', 'get_dataloaders',
+           'image_size_and_problem', 'file_digest', 'ScanReport', 'scan_dataset', 'format_report', 'demo_dataset']
 
 # %% ../nbs/00_data.ipynb #a2dcc64e
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -256,6 +257,114 @@ def image_datasets(splits:DataSplits, image_size:int=224, mean=IMAGENET_MEAN, st
     return {'train': ImageDataset(splits.train, splits.classes, train_transforms(image_size, aug, mean, std, interpolation)),
             'val': ImageDataset(splits.val, splits.classes, seed_transforms(image_size, mean, std, interpolation))}
 
+# %% ../nbs/00_data.ipynb #2b0d8100
+def cache_dir() -> Path:
+    "birdclf's cache folder: `$BIRDCLF_CACHE`, else `$XDG_CACHE_HOME/birdclf`, else `~/.cache/birdclf`."
+    if os.environ.get('BIRDCLF_CACHE'): return Path(os.environ['BIRDCLF_CACHE'])
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'birdclf'
+
+# %% ../nbs/00_data.ipynb #3b083dc7
+CACHE_VERSION = 1
+CACHE_MARGIN = 1.15
+
+def cache_image_size(image_size:int, aug:str='none') -> int:
+    "Side of the cached square images: `image_size` without augmentation, `CACHE_MARGIN` larger with it."
+    return image_size if aug == 'none' else round(image_size * CACHE_MARGIN)
+
+def cache_key(paths, size:int, interpolation:str='bilinear') -> str:
+    "A hash of `paths` (with each file's size and modification time), the cached `size` and `interpolation`."
+    h = hashlib.sha256(f'birdclf-decoded-v{CACHE_VERSION} {size} {interpolation}\n'.encode())
+    for p in paths:
+        st = os.stat(p)
+        h.update(f'{os.path.abspath(p)}\t{st.st_size}\t{st.st_mtime_ns}\n'.encode())
+    return h.hexdigest()[:24]
+
+def decode_square(path, size:int, interpolation:str='bilinear') -> np.ndarray:
+    "The image at `path` as RGB, resized to `size`×`size` exactly as `seed_transforms` resizes it: (H, W, 3) uint8."
+    return np.asarray(transforms.functional.resize(load_rgb(path), [size, size], _interp(interpolation)))
+
+# %% ../nbs/00_data.ipynb #bfa7849d
+def _pool_size() -> int: return min(8, (os.cpu_count() or 1) + 2)
+
+def _build_cache(dest:Path, paths:list, size:int, interpolation:str):
+    "Decode `paths` into `dest/images.npy` with a thread pool; written in a temporary folder, then renamed."
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent))
+    try:
+        arr = np.lib.format.open_memmap(tmp/'images.npy', 'w+', np.uint8, (len(paths), size, size, 3))
+        def fill(i): arr[i] = decode_square(paths[i], size, interpolation)
+        with ThreadPoolExecutor(_pool_size()) as pool: list(pool.map(fill, range(len(paths))))
+        arr.flush(); del arr
+        (tmp/'paths.txt').write_text(''.join(f'{os.path.abspath(p)}\n' for p in paths))
+        try: os.replace(tmp, dest)
+        except OSError:  # another process finished the same cache first
+            if not (dest/'images.npy').is_file(): raise
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+def decoded_cache(paths, size:int, interpolation:str='bilinear', root=None) -> Path:
+    "The `.npy` file of `paths` decoded and resized to `size`×`size`, built under `root/decoded` (default `cache_dir()`) if needed."
+    paths = [Path(p) for p in paths]
+    if not paths: raise DataError("no images to cache")
+    dest = Path(root or cache_dir())/'decoded'/cache_key(paths, size, interpolation)
+    if not (dest/'images.npy').is_file(): _build_cache(dest, paths, size, interpolation)
+    return dest/'images.npy'
+
+# %% ../nbs/00_data.ipynb #3a4fd4e2
+class ToFloatNormalized:
+    "uint8 (C, H, W) tensor → float in [0, 1] normalised with `mean`, `std`: the arithmetic of `ToTensor` → `Normalize`, in NumPy."
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.mean, self.std = np.array(mean, np.float32).reshape(-1, 1, 1), np.array(std, np.float32).reshape(-1, 1, 1)
+    def __call__(self, x:torch.Tensor) -> torch.Tensor:
+        a = x.numpy().astype(np.float32)
+        a /= 255; a -= self.mean; a /= self.std
+        return torch.from_numpy(a)
+
+def cached_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear'):
+    "`train_transforms` for cached uint8 tensors: augmentation with torchvision v2 on uint8, then to float, normalised."
+    from torchvision.transforms import v2
+    norm = ToFloatNormalized(mean, std)
+    if aug == 'none': return norm  # the cache is already at image_size
+    if aug not in AUGMENTATIONS: raise ValueError(f"unknown augmentation '{aug}' (use one of: {', '.join(AUGMENTATIONS)})")
+    light = aug == 'light'
+    steps = [v2.RandomResizedCrop(image_size, scale=(0.6 if light else 0.35, 1.0), interpolation=_interp(interpolation), antialias=True),
+             v2.RandomHorizontalFlip(), v2.ColorJitter(0.2, 0.2, 0.2) if light else v2.TrivialAugmentWide(), norm]
+    return v2.Compose(steps + ([] if light else [v2.RandomErasing(p=0.25)]))
+
+# %% ../nbs/00_data.ipynb #23a77c62
+class CachedImageDataset(Dataset):
+    "Images of `(path, label)` pairs read from the `decoded_cache` file `file` (same order), through a tensor `transform`."
+    def __init__(self, items, classes, file, transform=None):
+        self.items, self.classes, self.file, self.transform = list(items), list(classes), Path(file), transform
+        arr = np.load(self.file, mmap_mode='r')
+        if len(arr) != len(self.items): raise DataError(f"{self.file} holds {len(arr)} images, not {len(self.items)}")
+        self.shape, self.offset, self._fd = arr.shape[1:], arr.offset, None
+        del arr
+    def __len__(self): return len(self.items)
+    def __getstate__(self): return {**self.__dict__, '_fd': None}
+    def _read(self, offset:int, n:int) -> bytes:
+        if self._fd is None or self._fd[0] != os.getpid(): self._fd = (os.getpid(), open(self.file, 'rb'))
+        f = self._fd[1]
+        if hasattr(os, 'pread'): return os.pread(f.fileno(), n, offset)
+        f.seek(offset); return f.read(n)
+    def pixels(self, i:int) -> torch.Tensor:
+        "Image `i` as a (3, H, W) uint8 tensor."
+        n = int(np.prod(self.shape))
+        hwc = np.frombuffer(self._read(self.offset + i * n, n), np.uint8).reshape(self.shape)
+        return torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1)))
+    def __getitem__(self, i):
+        x = self.pixels(i)
+        return (self.transform(x) if self.transform else x), self.items[i][1]
+    @property
+    def targets(self): return [label for _, label in self.items]
+
+def cached_datasets(splits:DataSplits, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                    aug:str='none', interpolation:str='bilinear', root=None) -> dict[str, CachedImageDataset]:
+    "`image_datasets` read from decoded-image caches under `root` (default `cache_dir()`)."
+    def ds(items, size, transform):
+        return CachedImageDataset(items, splits.classes, decoded_cache([p for p, _ in items], size, interpolation, root), transform)
+    return {'train': ds(splits.train, cache_image_size(image_size, aug), cached_transforms(image_size, aug, mean, std, interpolation)),
+            'val': ds(splits.val, image_size, cached_transforms(image_size, 'none', mean, std, interpolation))}
+
 # %% ../nbs/00_data.ipynb #6825951b
 def default_workers() -> int:
     "DataLoader worker processes for this machine."
@@ -285,10 +394,10 @@ def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed
 
 def get_dataloaders(data_dir, batch_size:int=32, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                     workers:int|None=None, device='cpu', seed:int|None=None, aug:str='none',
-                    val_pct:float=0.2, interpolation:str='bilinear', persistent:bool=True) -> DataLoaders:
-    "DataLoaders for the training (augmented with `aug`) and validation images of `data_dir`."
+                    val_pct:float=0.2, interpolation:str='bilinear', persistent:bool=True, cache:bool=False) -> DataLoaders:
+    "DataLoaders for the training (augmented with `aug`) and validation images of `data_dir`; decoded once into `cache_dir()` if `cache`."
     splits = load_splits(data_dir, val_pct, seed or 0)
-    dss = image_datasets(splits, image_size, mean, std, aug, interpolation)
+    dss = (cached_datasets if cache else image_datasets)(splits, image_size, mean, std, aug, interpolation)
     return DataLoaders(make_loader(dss['train'], batch_size, True, workers, device, seed, persistent),
                        make_loader(dss['val'], batch_size, False, workers, device, persistent=persistent),
                        splits.classes, splits)
@@ -413,12 +522,6 @@ def format_report(r:ScanReport) -> str:
     problems = _problem_lines(r, rel)
     lines += [''] + (problems or ['no problems found'])
     return '\n'.join(lines + ['', _verdict(r)])
-
-# %% ../nbs/00_data.ipynb #2b0d8100
-def cache_dir() -> Path:
-    "birdclf's cache folder: `$BIRDCLF_CACHE`, else `$XDG_CACHE_HOME/birdclf`, else `~/.cache/birdclf`."
-    if os.environ.get('BIRDCLF_CACHE'): return Path(os.environ['BIRDCLF_CACHE'])
-    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'birdclf'
 
 # %% ../nbs/00_data.ipynb #1c6fe3f2
 _DEMO_MARK = '.birdclf-demo-v1'

@@ -488,7 +488,8 @@ def _callbacks(c:dict, out:Path, meta:dict, device, progress:bool) -> list:
 
 def _data(c:dict, spec:dict, device):
     dls = get_dataloaders(c['data_dir'], c['batch_size'], c['image_size'], spec['mean'], spec['std'], c['workers'],
-                          device, c['seed'], c['aug'], c['val_pct'], spec['interpolation'], persistent=False)
+                          device, c['seed'], c['aug'], c['val_pct'], spec['interpolation'], persistent=False,
+                          cache=c['cache'])
     n_train, n_val = len(dls.train.dataset), len(dls.valid.dataset)
     print(f"data: {dls.num_classes} classes, {n_train} training and {n_val} validation images", flush=True)
     for note in dls.splits.notes: print(f"note: {note}", flush=True)
