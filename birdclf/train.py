@@ -449,7 +449,7 @@ def fine_tune_splitter(lr:float, backbone_lr_ratio:float=0.1):
 TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None, lr=None, opt='adamw', wd=0.01,
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
                       patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
-                      pretrained=False, weights=None, freeze_epochs=1, cache=False, channels_last=False)
+                      pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True)
 
 def _check_options(c:dict):
     "One-line errors for option values that cannot work."
@@ -497,6 +497,7 @@ def _data(c:dict, spec:dict, device):
 
 def _fit_run(c:dict, out, progress:bool=True, cbs=(), ckpt:dict|None=None) -> Learner:
     out, spec, device = Path(out), arch_config(c['arch']), get_device(c['device'])
+    torch.backends.cudnn.benchmark = device.type == 'cuda'  # fixed image size: let cuDNN pick its fastest kernels
     set_seed(c['seed'])
     dls = _data(c, spec, device)
     if ckpt and dls.classes != ckpt['classes']:
@@ -538,8 +539,8 @@ def train(data_dir, out='runs/run', progress:bool=True, cbs=(), overwrite:bool=F
 
 # %% ../nbs/03_train.ipynb #c932ffcf
 def _resume_config(c:dict, done:int, data_dir=None, **options) -> dict:
-    "The stored config `c`, checked against what the user passed again."
-    c = dict(c)
+    "The stored config `c` (options added since it was written take their defaults), checked against what the user passed again."
+    c = {**TRAIN_DEFAULTS, **c}
     if data_dir is not None: c['data_dir'] = str(Path(data_dir).resolve())
     for key, value in options.items():
         if key not in TRAIN_DEFAULTS: raise TypeError(f"unknown training option: {key}")
