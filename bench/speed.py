@@ -10,7 +10,7 @@ variant — and the whole round is repeated, so a busy machine slows both sides 
 own defaults otherwise (AdamW + one-cycle, `--precision auto`, which is fp32 on a CPU without native bf16),
 and writes its checkpoints each epoch as it always does: that is part of its whole-job time.
 
-Variants: plain (cache off, channels_last off: today's defaults), cache (decoded-image cache), cl
+Variants: plain (cache off, channels_last off: the files read every epoch, as the seed did), cache (decoded-image cache), cl
 (channels_last), joined with '+'. The decoded-image cache lives in a fresh temporary folder per benchmark,
 so the first cached run pays for building it and later ones reuse it, as a user's second run would.
 """
