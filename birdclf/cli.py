@@ -4,15 +4,18 @@
 
 # %% ../nbs/06_cli.ipynb #fa00b6b8
 from __future__ import annotations
-import argparse, os, sys
+import argparse, contextlib, json, os, signal, sys
 from pathlib import Path
+
+import torch
 
 from .data import AUGMENTATIONS, DataError, demo_dataset, format_report, scan_dataset
 from .infer import evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions
 from .model import ARCHS, pretrained_archs
 from .plots import save_metrics_plot, read_history
-from .train import (HISTORY_COLUMNS, OPTIMIZERS, PRECISIONS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
-                           resume, train)
+from .train import (HISTORY_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
+                           resolve_progress, resume, train)
+from .distributed import init_distributed, resolve_nproc, run_torchrun, torchrun_env
 
 # %% auto #0
 __all__ = ['COMMANDS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check', 'cmd_train', 'cmd_demo',
@@ -67,6 +70,10 @@ def _add_training_options(p, **defaults):
     add('--freeze-epochs', 'with pretrained weights: epochs that train only the new head', type=non_negative_int)
     add('--cache', 'decode and resize each image once into a cache of pixels', action=argparse.BooleanOptionalAction)
     add('--channels-last', 'channels-last memory layout', action=argparse.BooleanOptionalAction)
+    add('--sync-bn', 'BatchNorm statistics over all the processes (CUDA; for small per-GPU batches)',
+        action=argparse.BooleanOptionalAction)
+    p.add_argument('--progress', choices=PROGRESS, default='auto',
+                   help='bar, one log line per epoch and split, or none; auto: a bar in terminals and notebooks, lines in logs')
 
 def _add_inference_options(p):
     p.add_argument('checkpoint', metavar='RUN_DIR_OR_CHECKPOINT', help='a run folder (its best.pt, else last.pt) or a .pt file')
@@ -100,6 +107,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument('--out', metavar='RUN_DIR', help='run folder for checkpoints, history, config and metrics.png')
     p.add_argument('--resume', metavar='RUN_DIR', help='continue the interrupted run in RUN_DIR')
     p.add_argument('--overwrite', action='store_true', help='start afresh in an existing run folder')
+    p.add_argument('--nproc', metavar='N|auto', help="train on N processes through torchrun; auto: one per visible GPU "
+                   "(default: 1, or the count a resumed run used)")
     p = sub.add_parser('demo', help='train on a small built-in dataset of real images (handwritten digits)')
     _add_training_options(p, epochs=3, batch_size=64, image_size=64, seed=0, pretrained=None)
     p.add_argument('--out', default='runs/demo', metavar='RUN_DIR', help='run folder, overwritten (default: %(default)s)')
@@ -126,20 +135,50 @@ def _finish(learn, out) -> list[dict]:
     print(f"run folder: {Path(out).resolve()}")
     return learn.history
 
-def cmd_train(args):
+def _stored_processes(run_dir) -> int:
+    "How many processes the run in `run_dir` trained on, where it can continue on as many here; else 1."
+    try: resolved = json.loads((Path(run_dir)/'config.json').read_text()).get('resolved') or {}
+    except (OSError, ValueError): return 1
+    n = resolved.get('processes', 1)
+    return n if resolved.get('device') == 'cpu' or n <= resolve_nproc('auto') else 1
+
+def _nproc(args) -> int:
+    "The number of processes to train on."
+    if args.nproc is not None: return resolve_nproc(args.nproc, args.device)
+    return _stored_processes(args.resume) if args.resume else 1
+
+def _child_argv(argv:list[str], progress:str) -> list[str]:
+    "The command line of each process: this one without --nproc, with the progress display decided here."
+    kept = [a for i, a in enumerate(argv) if not (a == '--nproc' or a.startswith('--nproc=') or i and argv[i - 1] == '--nproc')]
+    return kept + ['--progress', progress]
+
+def _train_or_resume(args, rank) -> list[dict]:
+    "Train (or resume) in this process, which is `rank` of a torchrun job or on its own (`rank` None)."
+    kw = dict(progress=args.progress, rank=rank)
     if args.resume:
         changed = {k: v for k, v in _options(args).items() if v != args.option_defaults[k]}
-        return _finish(resume(args.resume, args.data_dir, **changed), args.resume)
-    if not args.data_dir: raise ValueError("DATA_DIR is required (or --resume RUN_DIR to continue a run)")
-    if not args.out: raise ValueError("--out RUN_DIR is required: the folder for the run's checkpoints and history")
-    _finish(train(args.data_dir, out=args.out, overwrite=args.overwrite, **_options(args)), args.out)
+        learn, out = resume(args.resume, args.data_dir, **kw, **changed), args.resume
+    else:
+        if not args.data_dir: raise ValueError("DATA_DIR is required (or --resume RUN_DIR to continue a run)")
+        if not args.out: raise ValueError("--out RUN_DIR is required: the folder for the run's checkpoints and history")
+        learn, out = train(args.data_dir, out=args.out, overwrite=args.overwrite, **kw, **_options(args)), args.out
+    return _finish(learn, out) if rank is None or rank.is_main else learn.history
+
+def cmd_train(args):
+    env = torchrun_env()
+    if env is None and (nproc := _nproc(args)) > 1:
+        return run_torchrun(_child_argv(args.argv, resolve_progress(args.progress)), nproc)
+    rank = init_distributed(args.device, env) if env else None
+    try: _train_or_resume(args, rank)
+    finally:
+        if rank: torch.distributed.destroy_process_group()
 
 def cmd_demo(args):
     data = demo_dataset()
     print(f"demo data: {data} (sklearn's handwritten digits, 10 classes)")
     options = _options(args)
     if options['pretrained'] is None: options['pretrained'] = args.arch in pretrained_archs()  # offline Lite0 weights included
-    history = _finish(train(data, out=args.out, overwrite=True, **options), args.out)
+    history = _finish(train(data, out=args.out, overwrite=True, progress=args.progress, **options), args.out)
     print(f"val accuracy: {history[-1]['val_accuracy']:.3f}")
 
 def cmd_evaluate(args):
@@ -165,13 +204,34 @@ def cmd_plot(args):
 COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot,
             'evaluate': cmd_evaluate, 'predict': cmd_predict}
 
+@contextlib.contextmanager
+def _sigterm_interrupts(on:bool):
+    "Inside the block, take SIGTERM (torchrun stopping the job) as a Ctrl-C: a checkpoint being written is finished first."
+    if not on: yield; return
+    def interrupt(signum, frame): raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, previous)
+
+def _quiet_stdout(on:bool):
+    "Processes other than rank 0 print nothing: process 0 speaks for the job."
+    return contextlib.redirect_stdout(open(os.devnull, 'w')) if on else contextlib.nullcontext()
+
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `birdclf` console script; returns the exit status."
     args = build_parser().parse_args(argv)
-    try: status = COMMANDS[args.command](args)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    env = torchrun_env()
+    who = f"birdclf {args.command}" + (f" (rank {env['rank']} of {env['world_size']})" if env else '')
+    try:
+        with _quiet_stdout(bool(env and env['rank'])), _sigterm_interrupts(bool(env)):
+            status = COMMANDS[args.command](args)
     except KeyboardInterrupt:
-        print(f"\nbirdclf {args.command}: interrupted", file=sys.stderr); return 130
+        print(f"\n{who}: interrupted", file=sys.stderr); return 130
     except (DataError, CheckpointError, ValueError, FileNotFoundError) as e:
         if os.environ.get('BIRDCLF_DEBUG'): raise
-        print(f"birdclf {args.command}: error: {e}", file=sys.stderr); return 2
+        print(f"{who}: error: {e}", file=sys.stderr); return 2
+    except Exception as e:  # in a process of a torchrun job: one line, not one traceback per process
+        if not env or os.environ.get('BIRDCLF_DEBUG'): raise
+        print(f"{who}: error: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}", file=sys.stderr); return 1
     return status if isinstance(status, int) else 0

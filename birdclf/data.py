@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #c14840fb
 from __future__ import annotations
-import hashlib, os, random, shutil, struct, tempfile, zlib
+import contextlib, hashlib, os, random, shutil, struct, tempfile, zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,17 +12,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision import transforms
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'AUGMENTATIONS', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB',
-           'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN', 'SPLITS', 'seed_transforms', 'train_transforms', 'DataError',
-           'BadImageError', 'is_hidden', 'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image',
-           'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split',
-           'load_splits', 'write_split_files', 'ImageDataset', 'image_datasets', 'cache_dir', 'cache_image_size',
-           'cache_key', 'decode_square', 'decoded_cache', 'ToFloatNormalized', 'cached_transforms',
-           'CachedImageDataset', 'cached_datasets', 'default_workers', 'DataLoaders', 'make_loader', 'get_dataloaders',
+           'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN', 'MAX_WORKERS', 'SPLITS', 'seed_transforms',
+           'train_transforms', 'DataError', 'BadImageError', 'is_hidden', 'is_image_file', 'synthetic_image_folder',
+           'find_images', 'open_image', 'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images',
+           'DataSplits', 'stratified_split', 'load_splits', 'write_split_files', 'seeded_item', 'ImageDataset',
+           'image_datasets', 'cache_dir', 'cache_image_size', 'cache_key', 'decode_square', 'decoded_cache',
+           'ToFloatNormalized', 'cached_transforms', 'CachedImageDataset', 'cached_datasets', 'cpu_count',
+           'default_workers', 'DataLoaders', 'sample_seed', 'EpochSampler', 'make_loader', 'get_dataloaders',
            'image_size_and_problem', 'file_digest', 'ScanReport', 'scan_dataset', 'format_report', 'demo_dataset']
 
 # %% ../nbs/00_data.ipynb #a2dcc64e
@@ -238,15 +239,26 @@ def write_split_files(splits:DataSplits, run_dir) -> list[Path]:
     return written
 
 # %% ../nbs/00_data.ipynb #dc3ec9e5
+@contextlib.contextmanager
+def seeded_item(key):
+    "Yield the index in `key`; where `key` is `(index, seed)`, draw the random augmentation inside from `seed`."
+    if not isinstance(key, tuple): yield key; return
+    index, seed = key
+    torch_state, python_state = torch.get_rng_state(), random.getstate()
+    torch.manual_seed(seed); random.seed(seed)
+    try: yield index
+    finally: torch.set_rng_state(torch_state); random.setstate(python_state)
+
 class ImageDataset(Dataset):
     "Images from `(path, label)` pairs, decoded to RGB and passed through `transform`."
     def __init__(self, items, classes, transform=None):
         self.items, self.classes, self.transform = list(items), list(classes), transform
     def __len__(self): return len(self.items)
-    def __getitem__(self, i):
-        path, label = self.items[i]
-        img = load_rgb(path)
-        return (self.transform(img) if self.transform else img), label
+    def __getitem__(self, key):
+        with seeded_item(key) as i:
+            path, label = self.items[i]
+            img = load_rgb(path)
+            return (self.transform(img) if self.transform else img), label
     @property
     def targets(self): return [label for _, label in self.items]
 
@@ -319,16 +331,18 @@ class ToFloatNormalized:
         a /= 255; a -= self.mean; a /= self.std
         return torch.from_numpy(a)
 
-def cached_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear'):
-    "`train_transforms` for cached uint8 tensors: augmentation with torchvision v2 on uint8, then to float, normalised."
+def cached_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear',
+                      normalize:bool=True):
+    "`train_transforms` for cached uint8 tensors: augmentation with torchvision v2 on uint8, then (if `normalize`) to float, normalised."
     from torchvision.transforms import v2
-    norm = ToFloatNormalized(mean, std)
-    if aug == 'none': return norm  # the cache is already at image_size
+    norm = [ToFloatNormalized(mean, std)] if normalize else []  # else the GPU normalises: see `NormalizeCB`
+    if aug == 'none': return norm[0] if norm else None  # the cache is already at image_size
     if aug not in AUGMENTATIONS: raise ValueError(f"unknown augmentation '{aug}' (use one of: {', '.join(AUGMENTATIONS)})")
     light = aug == 'light'
     steps = [v2.RandomResizedCrop(image_size, scale=(0.6 if light else 0.35, 1.0), interpolation=_interp(interpolation), antialias=True),
-             v2.RandomHorizontalFlip(), v2.ColorJitter(0.2, 0.2, 0.2) if light else v2.TrivialAugmentWide(), norm]
-    return v2.Compose(steps + ([] if light else [v2.RandomErasing(p=0.25)]))
+             v2.RandomHorizontalFlip(), v2.ColorJitter(0.2, 0.2, 0.2) if light else v2.TrivialAugmentWide()] + norm
+    mean_pixel = 0 if normalize else [round(m * 255) for m in mean]  # erased patches are the mean colour either way
+    return v2.Compose(steps + ([] if light else [v2.RandomErasing(p=0.25, value=mean_pixel)]))
 
 # %% ../nbs/00_data.ipynb #23a77c62
 class CachedImageDataset(Dataset):
@@ -351,25 +365,33 @@ class CachedImageDataset(Dataset):
         n = int(np.prod(self.shape))
         hwc = np.frombuffer(self._read(self.offset + i * n, n), np.uint8).reshape(self.shape)
         return torch.from_numpy(np.ascontiguousarray(hwc.transpose(2, 0, 1)))
-    def __getitem__(self, i):
-        x = self.pixels(i)
-        return (self.transform(x) if self.transform else x), self.items[i][1]
+    def __getitem__(self, key):
+        with seeded_item(key) as i:
+            x = self.pixels(i)
+            return (self.transform(x) if self.transform else x), self.items[i][1]
     @property
     def targets(self): return [label for _, label in self.items]
 
 def cached_datasets(splits:DataSplits, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                    aug:str='none', interpolation:str='bilinear', root=None) -> dict[str, CachedImageDataset]:
-    "`image_datasets` read from decoded-image caches under `root` (default `cache_dir()`)."
-    def ds(items, size, transform):
-        return CachedImageDataset(items, splits.classes, decoded_cache([p for p, _ in items], size, interpolation, root), transform)
-    return {'train': ds(splits.train, cache_image_size(image_size, aug), cached_transforms(image_size, aug, mean, std, interpolation)),
-            'val': ds(splits.val, image_size, cached_transforms(image_size, 'none', mean, std, interpolation))}
+                    aug:str='none', interpolation:str='bilinear', root=None, normalize:bool=True) -> dict[str, CachedImageDataset]:
+    "`image_datasets` read from decoded-image caches under `root` (default `cache_dir()`); uint8 batches unless `normalize`."
+    def ds(items, size, aug):
+        file = decoded_cache([p for p, _ in items], size, interpolation, root)
+        return CachedImageDataset(items, splits.classes, file, cached_transforms(image_size, aug, mean, std, interpolation, normalize))
+    return {'train': ds(splits.train, cache_image_size(image_size, aug), aug), 'val': ds(splits.val, image_size, 'none')}
 
 # %% ../nbs/00_data.ipynb #6825951b
-def default_workers() -> int:
-    "DataLoader worker processes for this machine."
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    return 0 if cpus <= 2 else min(8, cpus - 1)
+MAX_WORKERS = 8
+
+def cpu_count() -> int:
+    "The CPU cores this process may run on."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+def default_workers(device='cpu', procs:int=1) -> int:
+    "DataLoader worker processes for each of `procs` training processes on this machine, feeding `device`."
+    per_proc = max(1, cpu_count() // procs)
+    if torch.device(device).type != 'cpu': return min(MAX_WORKERS, per_proc)  # the GPU computes: every core decodes
+    return 0 if per_proc <= 2 else min(MAX_WORKERS, per_proc - 1)  # the cores compute: keep them for the model
 
 @dataclass
 class DataLoaders:
@@ -382,25 +404,45 @@ class DataLoaders:
     @property
     def num_classes(self): return len(self.classes)
 
+# %% ../nbs/00_data.ipynb #52e4c48d
+def sample_seed(seed:int, epoch:int, index:int) -> int:
+    "The augmentation seed of image `index` in `epoch` of a run seeded with `seed`."
+    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
+
+class EpochSampler(DistributedSampler):
+    "Process `rank`'s shard of `ds` as `(index, sample_seed)` pairs, reshuffled each epoch; `last` holds the latest indices."
+    def __init__(self, ds, world:int=1, rank:int=0, shuffle:bool=True, seed:int=0):
+        super().__init__(ds, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
+        self.last, self.epoch_set = [], False
+    def set_epoch(self, epoch:int): super().set_epoch(epoch); self.epoch_set = True
+    def __iter__(self):
+        self.last, epoch = list(super().__iter__()), self.epoch
+        if not self.epoch_set: self.epoch += 1  # iterated again without set_epoch: the next epoch's order
+        self.epoch_set = False
+        return iter([(i, sample_seed(self.seed, epoch, i)) for i in self.last])
+
 # %% ../nbs/00_data.ipynb #c13015c7
-def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed=None, persistent:bool=True) -> DataLoader:
-    "A DataLoader for `ds`: shuffled (seeded) for training, in order otherwise; workers kept between epochs if `persistent`."
-    workers = default_workers() if workers is None else workers
-    gen = torch.Generator().manual_seed(seed) if seed is not None else None
-    return DataLoader(ds, batch_size=batch_size, shuffle=train, generator=gen if train else None,
-                      num_workers=workers, persistent_workers=persistent and workers > 0,
-                      pin_memory=torch.device(device).type == 'cuda',
-                      drop_last=train and len(ds) % batch_size == 1)
+def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed=None, persistent:bool=True,
+                rank:int=0, world:int=1, procs:int|None=None) -> DataLoader:
+    "A DataLoader for `ds` (the shard of process `rank` of `world`): shuffled, seeded and augmented by epoch for training."
+    workers = default_workers(device, procs or world) if workers is None else workers
+    seed = random.randrange(2**31) if seed is None else seed
+    sampler = EpochSampler(ds, world, rank, shuffle=train, seed=seed) if train or world > 1 else None
+    return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                      persistent_workers=persistent and workers > 0, pin_memory=torch.device(device).type == 'cuda',
+                      drop_last=train and len(sampler or ds) % batch_size == 1)
 
 def get_dataloaders(data_dir, batch_size:int=32, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                     workers:int|None=None, device='cpu', seed:int|None=None, aug:str='none',
-                    val_pct:float=0.2, interpolation:str='bilinear', persistent:bool=True, cache:bool=False) -> DataLoaders:
+                    val_pct:float=0.2, interpolation:str='bilinear', persistent:bool=True, cache:bool=False,
+                    normalize:bool=True, rank:int=0, world:int=1, procs:int|None=None) -> DataLoaders:
     "DataLoaders for the training (augmented with `aug`) and validation images of `data_dir`; decoded once into `cache_dir()` if `cache`."
     splits = load_splits(data_dir, val_pct, seed or 0)
-    dss = (cached_datasets if cache else image_datasets)(splits, image_size, mean, std, aug, interpolation)
-    return DataLoaders(make_loader(dss['train'], batch_size, True, workers, device, seed, persistent),
-                       make_loader(dss['val'], batch_size, False, workers, device, persistent=persistent),
-                       splits.classes, splits)
+    dss = (cached_datasets(splits, image_size, mean, std, aug, interpolation, normalize=normalize) if cache
+           else image_datasets(splits, image_size, mean, std, aug, interpolation))
+    shard = dict(workers=workers, device=device, persistent=persistent, rank=rank, world=world, procs=procs)
+    return DataLoaders(make_loader(dss['train'], batch_size, True, seed=seed, **shard),
+                       make_loader(dss['val'], batch_size, False, seed=seed, **shard), splits.classes, splits)
 
 # %% ../nbs/00_data.ipynb #e8ff53d4
 def image_size_and_problem(path) -> tuple[tuple|None, str|None]:

@@ -18,33 +18,68 @@ from .metrics import METRIC_NAMES, compute_metrics, format_metrics
 from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'HISTORY_COLUMNS', 'CHECKPOINT_VERSION', 'READABLE_VERSIONS',
-           'TRAIN_DEFAULTS', 'RUN_FILES', 'get_device', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw',
-           'adam', 'sgd', 'Callback', 'Learner', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant',
-           'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'resolve_precision', 'MixedPrecisionCB', 'ChannelsLastCB',
-           'SeedCB', 'atomic_write', 'write_text_atomic', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
-           'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'convert_checkpoint',
-           'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB', 'ResumeCB', 'FineTuneCB',
-           'fine_tune_splitter', 'fine_tuning', 'run_config', 'train', 'resume']
+__all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'HISTORY_COLUMNS', 'PROGRESS', 'CHECKPOINT_VERSION', 'READABLE_VERSIONS',
+           'HELD_SIGNALS', 'OPT_FLAGS', 'TRAIN_DEFAULTS', 'RUN_FILES', 'mps_available', 'get_device', 'Rank',
+           'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'Learner',
+           'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16',
+           'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name', 'MixedPrecisionCB',
+           'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic', 'history_csv',
+           'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError',
+           'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint', 'convert_checkpoint',
+           'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state',
+           'ResumeCB', 'FineTuneCB', 'fine_tune_splitter', 'fine_tuning', 'run_config', 'cudnn_benchmark', 'train',
+           'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
+def mps_available() -> bool:
+    "Is there an Apple-silicon GPU (PyTorch's MPS backend) here?"
+    mps = getattr(torch.backends, 'mps', None)
+    return bool(mps and mps.is_available())
+
 def get_device(device:str|torch.device='auto') -> torch.device:
-    "The torch device for `device` ('auto', 'cpu', 'cuda', 'cuda:1', …)."
-    if device in (None, 'auto'): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    "The torch device for `device` ('auto': a CUDA GPU, else Apple's MPS, else the CPU; 'cpu', 'cuda', 'cuda:1', 'mps')."
+    if device in (None, 'auto'):
+        return torch.device('cuda' if torch.cuda.is_available() else 'mps' if mps_available() else 'cpu')
     try: device = torch.device(device)
-    except (RuntimeError, TypeError): raise ValueError(f"unknown device '{device}' (use auto, cpu or cuda)") from None
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device '{device}' (use auto, cpu, cuda or mps)") from None
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError("device cuda asked for, but no CUDA GPU is available here (use --device cpu or auto)")
+    if device.type == 'cuda' and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {device} asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    if device.type == 'mps' and not mps_available():
+        raise ValueError("device mps asked for, but PyTorch's MPS backend (Apple silicon) is not available here")
     return device
+
+# %% ../nbs/03_train.ipynb #89rank00
+class Rank:
+    "This process's place in a run: process `rank` of `world`, `local_rank` of `local_world` on its machine; one by default."
+    def __init__(self, rank:int=0, world:int=1, local_rank:int=0, local_world:int=1):
+        self.rank, self.world, self.local_rank, self.local_world = rank, world, local_rank, local_world
+    @property
+    def is_main(self) -> bool: return self.rank == 0
+    def device(self, device) -> torch.device:
+        "The device this process trains on."
+        device = get_device(device)
+        if device.type == 'cuda' and device.index is not None: torch.cuda.set_device(device)  # cuda:1 means cuda:1
+        return device
+    def callbacks(self) -> list: return []
+    def gather(self, logits, labels, sampler): return logits, labels
+    def barrier(self): pass
+    @contextlib.contextmanager
+    def main_first(self): yield
+    def sync_batchnorm(self, model, device):
+        print("note: sync_bn has no effect in a single process", flush=True)
+        return model
+    def __repr__(self): return f'{type(self).__name__}({self.rank} of {self.world})'
 
 # %% ../nbs/03_train.ipynb #5c7a3871
 def set_seed(seed:int):
     "Seed Python, NumPy and torch."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
-def epoch_seed(seed:int, epoch:int) -> int:
-    "A seed for `epoch` of a run seeded with `seed`, independent of every other epoch's."
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+def epoch_seed(seed:int, epoch:int, rank:int=0) -> int:
+    "A seed for `epoch` of a run seeded with `seed` (in process `rank` of several), independent of every other epoch's."
+    return int(np.random.SeedSequence([seed, epoch] + ([rank] if rank else [])).generate_state(1)[0])
 
 # %% ../nbs/03_train.ipynb #8063bef7
 def rng_state() -> dict:
@@ -53,25 +88,33 @@ def rng_state() -> dict:
     return {'python': random.getstate(), 'numpy': [kind, keys.tolist(), pos, has_gauss, gauss],
             'torch': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
 
-def set_rng_state(state:dict):
-    "Restore the generator states saved by `rng_state`."
+def set_rng_state(state:dict) -> list[str]:
+    "Restore the generator states saved by `rng_state`, as far as this machine's GPUs allow; notes on what did not fit."
     random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state['python']))
     kind, keys, pos, has_gauss, gauss = state['numpy']
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state['torch'])
-    if state['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state['cuda'])
+    saved, here = len(state['cuda']), torch.cuda.device_count() if torch.cuda.is_available() else 0
+    for i in range(min(saved, here)): torch.cuda.set_rng_state(state['cuda'][i], i)
+    if saved == here: return []
+    return [f"the run saved the generators of {saved} CUDA GPU(s) and this machine has {here}: "
+            f"{min(saved, here)} restored (every epoch reseeds them anyway)"]
 
 # %% ../nbs/03_train.ipynb #16e7962e
-def _fused(cls, params, **kwargs):
-    "`cls(params, fused=True, **kwargs)` where this torch can fuse it, else the plain version."
+def _fused(cls, params, fused:bool=True, **kwargs):
+    "`cls(params, fused=True, **kwargs)` where asked and this torch can fuse it for these parameters, else the plain version."
     params = list(params)
-    try: return cls(params, fused=True, **kwargs)
-    except (RuntimeError, TypeError, ValueError): return cls(params, **kwargs)
+    if fused:
+        try: return cls(params, fused=True, **kwargs)
+        except (RuntimeError, TypeError, ValueError): pass
+    return cls(params, **kwargs)
 
-def adamw(params, lr:float=1e-3, wd:float=0.01): return _fused(torch.optim.AdamW, params, lr=lr, weight_decay=wd)
-def adam(params, lr:float=1e-3, wd:float=0.0): return _fused(torch.optim.Adam, params, lr=lr, weight_decay=wd)
-def sgd(params, lr:float=1e-2, wd:float=0.0):
-    return _fused(torch.optim.SGD, params, lr=lr, weight_decay=wd, momentum=0.9, nesterov=True)
+def adamw(params, lr:float=1e-3, wd:float=0.01, fused:bool=True):
+    return _fused(torch.optim.AdamW, params, fused, lr=lr, weight_decay=wd)
+def adam(params, lr:float=1e-3, wd:float=0.0, fused:bool=True):
+    return _fused(torch.optim.Adam, params, fused, lr=lr, weight_decay=wd)
+def sgd(params, lr:float=1e-2, wd:float=0.0, fused:bool=True):
+    return _fused(torch.optim.SGD, params, fused, lr=lr, weight_decay=wd, momentum=0.9, nesterov=True)
 
 OPTIMIZERS = {'adamw': adamw, 'adam': adam, 'sgd': sgd}
 
@@ -84,20 +127,23 @@ class Callback:
 class Learner:
     "Train `model` on `dls` with `loss_func` and the optimiser `opt_func`, calling `cbs` at each event."
     def __init__(self, model:nn.Module, dls, loss_func=None, lr:float=1e-3, opt_func=adamw, cbs=(),
-                 device='auto', splitter=lambda model: model.parameters()):
-        self.device, self.dls, self.lr = get_device(device), dls, lr
+                 device='auto', splitter=lambda model: model.parameters(), rank:Rank|None=None):
+        self.device, self.dls, self.lr, self.rank = get_device(device), dls, lr, rank or Rank()
         self.model, self.loss_func = model.to(self.device), loss_func or nn.CrossEntropyLoss()
+        self.net = self.model  # what trains: the model, or its DistributedDataParallel wrapper
         self.opt = opt_func(splitter(self.model), lr=lr)
         self.cbs = sorted(cbs, key=lambda cb: cb.order)
         self.autocast, self.scaler = contextlib.nullcontext, torch.amp.GradScaler(self.device.type, enabled=False)
         self.history, self.start_epoch, self.stop = [], 0, False
 
     def callback(self, event:str):
+        "Call the method `event` of every callback that has one, in `order`."
         for cb in self.cbs:
             method = getattr(cb, event, None)
             if method: method(self)
 
     def fit(self, epochs:int):
+        "Train and validate from `start_epoch` until `epochs`, or until a callback sets `stop`."
         self.n_epochs = epochs
         self.callback('before_fit')
         for self.epoch in range(self.start_epoch, epochs):
@@ -110,8 +156,9 @@ class Learner:
         return self
 
     def one_split(self, train:bool):
+        "One pass over the training (`train`) or validation batches."
         self.training, self.split = train, 'train' if train else 'val'
-        self.model.train(train)
+        self.net.train(train)
         self.dl = self.dls.train if train else self.dls.valid
         self.callback('before_split')
         with torch.set_grad_enabled(train):
@@ -119,10 +166,11 @@ class Learner:
         self.callback('after_split')
 
     def one_batch(self):
+        "Forward, loss, and on training batches backward and an optimiser step."
         self.xb, self.yb = self.xb.to(self.device, non_blocking=True), self.yb.to(self.device, non_blocking=True)
         self.callback('before_batch')
         with self.autocast():
-            self.preds = self.model(self.xb)
+            self.preds = (self.net if self.training else self.model)(self.xb)
             self.loss = self.loss_func(self.preds, self.yb)
         if self.training:
             self.scaler.scale(self.loss).backward()
@@ -142,6 +190,8 @@ class MetricsCB(Callback):
         self.logits.append(learn.preds.detach().float()); self.labels.append(learn.yb.detach())
     def after_split(self, learn):
         logits, labels = torch.cat(self.logits), torch.cat(self.labels)
+        loader = learn.dls.train if learn.training else learn.dls.valid
+        logits, labels = learn.rank.gather(logits, labels, loader.sampler)  # every process: all the split's images
         loss = learn.loss_func(logits, labels).item()
         probs = torch.softmax(logits.double(), dim=1).cpu().numpy()
         learn.epoch_metrics[learn.split] = {'loss': loss, **compute_metrics(labels.cpu().numpy(), probs, probs.shape[1])}
@@ -196,15 +246,29 @@ def cpu_has_fast_bf16() -> bool:
     except OSError: return False
     return 'avx512_bf16' in flags or 'amx_bf16' in flags
 
+def cuda_has_fast_bf16(device:torch.device) -> bool:
+    "Does this CUDA GPU compute bf16 natively (compute capability 8.0 or later: A100, L4, H100…)?"
+    return torch.cuda.get_device_capability(device) >= (8, 0)  # a T4 (7.5) emulates it, slowly
+
+def mps_has_autocast() -> bool:
+    "Can this torch autocast on Apple's MPS backend?"
+    try: return torch.amp.is_autocast_available('mps')
+    except (AttributeError, RuntimeError): return False
+
 def resolve_precision(precision:str, device:torch.device) -> torch.dtype|None:
     "The autocast dtype for `precision` on `device`; None means plain fp32."
     if precision not in PRECISIONS: raise ValueError(f"unknown precision '{precision}' (use one of: {', '.join(PRECISIONS)})")
-    cuda = device.type == 'cuda'
-    if precision == '16' and not cuda: raise ValueError("precision 16 (fp16 autocast) needs a CUDA GPU; use bf16 or 32 on the CPU")
+    gpu = device.type in ('cuda', 'mps')
+    if precision == '16' and not gpu: raise ValueError("precision 16 (fp16 autocast) needs a GPU; use bf16 or 32 on the CPU")
     if precision == 'auto':
-        if cuda: return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == 'cuda': return torch.bfloat16 if cuda_has_fast_bf16(device) else torch.float16
+        if device.type == 'mps': return torch.float16 if mps_has_autocast() else None
         return torch.bfloat16 if cpu_has_fast_bf16() else None
     return {'32': None, 'bf16': torch.bfloat16, '16': torch.float16}[precision]
+
+def precision_name(dtype:torch.dtype|None) -> str:
+    "'32', 'bf16' or '16': the name of a resolved precision."
+    return {None: '32', torch.bfloat16: 'bf16', torch.float16: '16'}[dtype]
 
 # %% ../nbs/03_train.ipynb #c496060f
 class MixedPrecisionCB(Callback):
@@ -223,15 +287,26 @@ class ChannelsLastCB(Callback):
     def before_batch(self, learn):
         if learn.xb.dim() == 4: learn.xb = learn.xb.contiguous(memory_format=torch.channels_last)
 
+class NormalizeCB(Callback):
+    "Turn uint8 batches into float, normalised with `mean` and `std`, on the device (a GPU: 4x less to copy)."
+    order = 5  # after ChannelsLastCB: the layout is changed while the pixels are still bytes
+    def __init__(self, mean, std): self.mean, self.std = mean, std
+    def before_fit(self, learn):
+        shape = (1, -1, 1, 1)
+        self.m = torch.tensor(self.mean, device=learn.device).view(shape)
+        self.s = torch.tensor(self.std, device=learn.device).view(shape)
+    def before_batch(self, learn):
+        if learn.xb.dtype == torch.uint8: learn.xb = learn.xb.float().div_(255).sub_(self.m).div_(self.s)
+
 # %% ../nbs/03_train.ipynb #79adf427
 class SeedCB(Callback):
-    "At the start of each epoch, seed every generator (and the training loader's) from `epoch_seed(seed, epoch)`."
-    order = -30  # after ProgressCB has wrapped the loader: wrapping it in tqdm draws from its generator
+    "At the start of each epoch, seed every generator from `epoch_seed(seed, epoch, rank)`, and the training sampler by epoch."
+    order = -30
     def __init__(self, seed:int): self.seed = seed
-    def before_epoch(self, learn): set_seed(epoch_seed(self.seed, learn.epoch))
-    def before_split(self, learn):
-        generator = getattr(learn.dls.train, 'generator', None)
-        if learn.training and generator is not None: generator.manual_seed(epoch_seed(self.seed, learn.epoch))
+    def before_epoch(self, learn):
+        set_seed(epoch_seed(self.seed, learn.epoch, learn.rank.rank))
+        sampler = getattr(learn.dls.train, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'): sampler.set_epoch(learn.epoch)
 
 # %% ../nbs/03_train.ipynb #5899253f
 HISTORY_COLUMNS = ['epoch', 'lr', 'seconds'] + [f'{s}_{m}' for s in ('train', 'val') for m in ('loss',) + METRIC_NAMES]
@@ -293,6 +368,36 @@ class ProgressCB(Callback):
         if learn.iter % self.every == 0: self.bar.set_postfix(loss=f'{learn.loss.item():.4f}')
     def after_split(self, learn): self.bar.close()
 
+class LogProgressCB(Callback):
+    "One line per epoch and split, with images per second: progress for logs, where a redrawn bar floods the file."
+    order = 15  # after MetricsCB and PrintCB
+    def before_split(self, learn): self.start, self.seen = time.perf_counter(), 0
+    def after_batch(self, learn): self.seen += len(learn.yb)
+    def after_split(self, learn):
+        seconds = time.perf_counter() - self.start
+        images = min(self.seen * learn.rank.world, len(learn.dl.dataset))
+        print(f"epoch {learn.epoch + 1}/{learn.n_epochs} {learn.split}: {images} images in {seconds:.1f} s "
+              f"({images / max(seconds, 1e-9):.1f} images/s)", flush=True)
+
+PROGRESS = ('auto', 'bar', 'log', 'none')
+
+def _in_notebook() -> bool:
+    "Is this code running in a Jupyter kernel (without importing IPython)?"
+    ipython = sys.modules.get('IPython')
+    shell = ipython.get_ipython() if ipython and hasattr(ipython, 'get_ipython') else None
+    return type(shell).__name__ == 'ZMQInteractiveShell'
+
+def resolve_progress(progress:str|bool='auto', stream=None) -> str:
+    "'bar', 'log' or 'none' for `progress`; 'auto' gives a bar in notebooks and terminals, and lines in logs."
+    if progress is True: progress = 'auto'
+    if progress is False or progress is None: progress = 'none'
+    if progress not in PROGRESS: raise ValueError(f"unknown progress '{progress}' (use one of: {', '.join(PROGRESS)})")
+    if progress != 'auto': return progress
+    if os.environ.get('KAGGLE_KERNEL_RUN_TYPE') == 'Batch' or os.environ.get('CI'): return 'log'  # Kaggle's "Save Version"
+    if _in_notebook(): return 'bar'
+    stream = stream or sys.stderr
+    return 'bar' if getattr(stream, 'isatty', lambda: False)() else 'log'
+
 class PrintCB(Callback):
     "Print the validation metrics after every epoch and 'Training complete.' at the end."
     order = 10
@@ -344,11 +449,16 @@ def read_checkpoint(path) -> dict:
     return ckpt
 
 # %% ../nbs/03_train.ipynb #77d430d6
+def unwrapped_state(state:dict) -> dict:
+    "A state dict without the `module.` prefix that DataParallel and DistributedDataParallel add to every key."
+    if state and all(k.startswith('module.') for k in state): return {k[len('module.'):]: v for k, v in state.items()}
+    return state
+
 def load_checkpoint(path, device='cpu') -> nn.Module:
     "The model saved in `path`, in eval mode, with the checkpoint's metadata (all but the weights) in `model.meta`."
     ckpt = read_checkpoint(path)
     model = create_model(ckpt['arch'], len(ckpt['classes']), **ckpt.get('arch_kwargs', {}))
-    model.load_state_dict(ckpt['model'])
+    model.load_state_dict(unwrapped_state(ckpt['model']))
     model.meta = {k: v for k, v in ckpt.items() if k not in ('model', 'optimizer', 'scaler', 'rng')}
     model.meta.setdefault('interpolation', 'bilinear')
     return model.to(get_device(device)).eval()
@@ -379,17 +489,19 @@ def best_epoch(history:list[dict], monitor:str) -> int:
     return history[values.index(best)]['epoch']
 
 # %% ../nbs/03_train.ipynb #c732bace
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 @contextlib.contextmanager
 def sigint_deferred():
-    "Hold a Ctrl-C (SIGINT) that arrives inside the block, and raise it when the block is done."
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        yield; return
+    "Hold a Ctrl-C (SIGINT) or a SIGTERM that arrives inside the block, and deliver it when the block is done."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    held = [s for s in HELD_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
     caught = []
-    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(True))
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
     try: yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught: raise KeyboardInterrupt
+        for s, handler in previous.items(): signal.signal(s, handler)
+        if caught: signal.raise_signal(caught[0])  # now handled as it would have been: KeyboardInterrupt, or the end
 
 # %% ../nbs/03_train.ipynb #40c93bee
 class CheckpointCB(Callback):
@@ -420,17 +532,33 @@ class EarlyStoppingCB(Callback):
                   f"(best at epoch {learn.epoch + 1 - waited})", flush=True)
 
 # %% ../nbs/03_train.ipynb #8cec6f5f
+OPT_FLAGS = ('fused', 'foreach', 'capturable', 'differentiable')
+
+def load_optimizer_state(opt, state:dict):
+    "Load `state` into `opt`, keeping `opt`'s own kernel flags (`fused`…): the saved ones may not exist on this device."
+    flags = [{k: g[k] for k in OPT_FLAGS if k in g} for g in opt.param_groups]
+    opt.load_state_dict(state)
+    for group, own in zip(opt.param_groups, flags): group.update(own)
+
 class ResumeCB(Callback):
-    "Restore model, optimiser, scaler, history, RNG states and epoch from a `last.pt` checkpoint dict."
+    "Restore model, optimiser, scaler, history, RNG states and epoch from a `last.pt` checkpoint dict; `notes` say what changed."
     order = 100
-    def __init__(self, ckpt:dict): self.ckpt = ckpt
+    def __init__(self, ckpt:dict): self.ckpt, self.notes = ckpt, []
     def before_fit(self, learn):
         ckpt = self.ckpt
         learn.model.load_state_dict(ckpt['model'])
-        learn.opt.load_state_dict(ckpt['optimizer'])
-        learn.scaler.load_state_dict(ckpt['scaler'])
+        load_optimizer_state(learn.opt, ckpt['optimizer'])
+        self.restore_scaler(learn, ckpt.get('scaler') or {})
         learn.history, learn.start_epoch = list(ckpt['history']), ckpt['epoch']
-        set_rng_state(ckpt['rng'])
+        self.notes += set_rng_state(ckpt['rng'])
+        if learn.rank.is_main:
+            for note in self.notes: print(f"note: {note}", flush=True)
+    def restore_scaler(self, learn, state:dict):
+        "The fp16 loss scale, if the run was saved with fp16 and resumes with it."
+        if bool(state) == learn.scaler.is_enabled():
+            if state: learn.scaler.load_state_dict(state)
+        else: self.notes.append("the fp16 loss scaler " + ("starts afresh: the run was saved without it" if not state
+                                                            else "is not used here: its saved state is dropped"))
 
 # %% ../nbs/03_train.ipynb #db1003dd
 class FineTuneCB(Callback):
@@ -449,7 +577,7 @@ def fine_tune_splitter(lr:float, backbone_lr_ratio:float=0.1):
 TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None, lr=None, opt='adamw', wd=0.01,
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
                       patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
-                      pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True)
+                      pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True, sync_bn=False)
 
 def _check_options(c:dict):
     "One-line errors for option values that cannot work."
@@ -477,65 +605,136 @@ def run_config(data_dir, **options) -> dict:
     return c
 
 # %% ../nbs/03_train.ipynb #c479032b
-def _callbacks(c:dict, out:Path, meta:dict, device, progress:bool) -> list:
+def _callbacks(c:dict, out:Path, meta:dict, dtype, progress:str, rank:Rank) -> list:
+    "The run's callbacks; only the main process (rank 0) prints, draws progress and writes files."
     restart = c['freeze_epochs'] if fine_tuning(c) else 0
-    cbs = [SeedCB(c['seed']), SchedCB(c['sched'], restart), MixedPrecisionCB(resolve_precision(c['precision'], device)),
-           MetricsCB(), HistoryCB(out), PrintCB(), CheckpointCB(out, meta, c, c['monitor'])]
+    main = rank.is_main
+    cbs = [SeedCB(c['seed']), SchedCB(c['sched'], restart), MixedPrecisionCB(dtype), MetricsCB(),
+           HistoryCB(out if main else None)] + rank.callbacks()
+    if main: cbs += [PrintCB(), CheckpointCB(out, meta, c, c['monitor'])]
     if c['clip']: cbs.append(ClipCB(c['clip']))
     if c['patience']: cbs.append(EarlyStoppingCB(c['monitor'], c['patience']))
     if c['channels_last']: cbs.append(ChannelsLastCB())
-    return cbs + ([ProgressCB()] if progress else [])
+    if main and progress != 'none': cbs.append(ProgressCB() if progress == 'bar' else LogProgressCB())
+    return cbs
 
-def _data(c:dict, spec:dict, device):
-    dls = get_dataloaders(c['data_dir'], c['batch_size'], c['image_size'], spec['mean'], spec['std'], c['workers'],
-                          device, c['seed'], c['aug'], c['val_pct'], spec['interpolation'], persistent=False,
-                          cache=c['cache'])
+def _per_process_batch(batch_size:int, world:int) -> int:
+    "Each process's share of the global `batch_size`."
+    if batch_size % world: raise ValueError(f"batch_size {batch_size} does not divide among {world} processes "
+                                            f"(each takes an equal share): use a multiple of {world}")
+    return batch_size // world
+
+def _data(c:dict, spec:dict, device, rank:Rank):
+    "The run's DataLoaders; the main process builds the decoded-image cache, the others then read it."
+    normalize = not (c['cache'] and device.type != 'cpu')  # a GPU normalises its uint8 batches itself
+    with rank.main_first():
+        dls = get_dataloaders(c['data_dir'], _per_process_batch(c['batch_size'], rank.world), c['image_size'],
+                              spec['mean'], spec['std'], c['workers'], device, c['seed'], c['aug'], c['val_pct'],
+                              spec['interpolation'], cache=c['cache'], normalize=normalize,
+                              rank=rank.rank, world=rank.world, procs=rank.local_world)
     n_train, n_val = len(dls.train.dataset), len(dls.valid.dataset)
-    print(f"data: {dls.num_classes} classes, {n_train} training and {n_val} validation images", flush=True)
+    on = f" on {rank.world} processes" if rank.world > 1 else ''
+    print(f"data: {dls.num_classes} classes, {n_train} training and {n_val} validation images{on}", flush=True)
     for note in dls.splits.notes: print(f"note: {note}", flush=True)
     return dls
 
-def _fit_run(c:dict, out, progress:bool=True, cbs=(), ckpt:dict|None=None) -> Learner:
-    out, spec, device = Path(out), arch_config(c['arch']), get_device(c['device'])
-    torch.backends.cudnn.benchmark = device.type == 'cuda'  # fixed image size: let cuDNN pick its fastest kernels
-    set_seed(c['seed'])
-    dls = _data(c, spec, device)
-    if ckpt and dls.classes != ckpt['classes']:
-        raise DataError(f"the classes in {c['data_dir']} differ from the run's: {', '.join(sorted(set(dls.classes) ^ set(ckpt['classes'])))}")
+def _model(c:dict, dls, device, rank:Rank) -> nn.Module:
+    "The run's model, checked against the image size; BatchNorm synchronised across processes with `sync_bn`."
     model = create_model(c['arch'], dls.num_classes, pretrained=c['pretrained'], weights=c['weights'])
     if c['image_size'] < getattr(model, 'min_size', 1):
         raise ValueError(f"{c['arch']} needs images of at least {model.min_size}x{model.min_size} pixels; got an image size of {c['image_size']}")
-    c = {**c, 'classes': dls.classes, 'split_files': [p.name for p in write_split_files(dls.splits, out)]}
-    write_text_atomic(out/'config.json', json.dumps(c, indent=1))
-    meta = dict(arch=c['arch'], arch_kwargs={}, classes=dls.classes, image_size=c['image_size'], mean=spec['mean'],
-                std=spec['std'], interpolation=spec['interpolation'], weights_source=model.weights_source)
-    tune = fine_tuning(c)
-    cbs = (_callbacks(c, out, meta, device, progress) + ([FineTuneCB(c['freeze_epochs'])] if tune else [])
-           + ([ResumeCB(ckpt)] if ckpt else []) + list(cbs))
-    learn = Learner(model, dls, nn.CrossEntropyLoss(label_smoothing=c['label_smoothing']), c['lr'],
-                    partial(OPTIMIZERS[c['opt']], wd=c['wd']), cbs, device,
-                    splitter=fine_tune_splitter(c['lr']) if tune else lambda m: m.parameters())
-    try: return learn.fit(c['epochs'])
-    except KeyboardInterrupt:
-        saved = getattr(learn, 'saved_epoch', learn.start_epoch)
-        hint = (f"{out/'last.pt'} holds epoch {saved}. Resume with: birdclf train --resume {out}" if saved
-                else "no epoch had finished, so there is nothing to resume")
-        print(f"\ninterrupted during epoch {getattr(learn, 'epoch', 0) + 1}; {hint}", file=sys.stderr, flush=True)
-        raise
+    return rank.sync_batchnorm(model, device) if c['sync_bn'] else model
+
+@contextlib.contextmanager
+def cudnn_benchmark(enabled:bool):
+    "Let cuDNN pick its fastest kernels for the fixed image size inside the block; the previous setting after it."
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = enabled
+    try: yield
+    finally: torch.backends.cudnn.benchmark = previous
+
+# %% ../nbs/03_train.ipynb #89fit00a
+def _resolved(device, dtype, rank:Rank, fused:bool) -> dict:
+    "What `auto` and the machine decided for this run: stored in config.json and compared on resume."
+    name = torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type
+    return dict(device=device.type, device_name=name, precision=precision_name(dtype), processes=rank.world, fused=fused)
+
+def _resolved_changes(before:dict|None, now:dict) -> list[str]:
+    "Notes on what differs between the run's stored `resolved` settings and this machine's."
+    if not before: return []
+    keys = ('device_name', 'precision', 'processes')
+    changed = [f"{k} {before.get(k)} -> {now[k]}" for k in keys if before.get(k) != now[k]]
+    if not changed: return []
+    notes = [f"resumed on another setup ({', '.join(changed)}): the history so far is kept"]
+    if before.get('processes') != now['processes']:
+        notes.append(f"the run trained on {before.get('processes')} process(es) and continues on {now['processes']}: "
+                     "the same global batch and schedule, but each epoch's shards differ from an uninterrupted run's")
+    return notes
+
+def _write_run_files(c:dict, dls, out:Path, rank:Rank) -> dict:
+    "config.json and the split lists (main process only); the config with the classes and those files' names."
+    c = {**c, 'classes': dls.classes, 'split_files': []}
+    if rank.is_main:
+        c['split_files'] = [p.name for p in write_split_files(dls.splits, out)]
+        write_text_atomic(out/'config.json', json.dumps(c, indent=1))
+    return c
+
+def _interrupted(learn, out:Path):
+    "Say where an interrupted run stands and how to resume it."
+    saved = getattr(learn, 'saved_epoch', learn.start_epoch)
+    hint = (f"{out/'last.pt'} holds epoch {saved}. Resume with: birdclf train --resume {out}" if saved
+            else "no epoch had finished, so there is nothing to resume")
+    print(f"\ninterrupted during epoch {getattr(learn, 'epoch', 0) + 1}; {hint}", file=sys.stderr, flush=True)
+
+def _stop_workers(dls):
+    "End the loaders' worker processes, kept alive between epochs, when the run is over."
+    for dl in (dls.train, dls.valid): dl._iterator = None
+
+# %% ../nbs/03_train.ipynb #89fit00b
+def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Rank|None=None) -> Learner:
+    "Data, model, callbacks and `Learner` for config `c`; fit, writing into `out`; resume from `ckpt` if given."
+    out, spec, rank = Path(out), arch_config(c['arch']), rank or Rank()
+    device = rank.device(c['device'])
+    with cudnn_benchmark(device.type == 'cuda'):
+        set_seed(c['seed'])
+        dls = _data(c, spec, device, rank)
+        if ckpt and dls.classes != ckpt['classes']:
+            raise DataError(f"the classes in {c['data_dir']} differ from the run's: {', '.join(sorted(set(dls.classes) ^ set(ckpt['classes'])))}")
+        model = _model(c, dls, device, rank)
+        dtype = resolve_precision(c['precision'], device)
+        fused = dtype != torch.float16  # a fused optimiser under an fp16 GradScaler can step on uninitialised state
+        c = _write_run_files({**c, 'resolved': _resolved(device, dtype, rank, fused)}, dls, out, rank)
+        meta = dict(arch=c['arch'], arch_kwargs={}, classes=dls.classes, image_size=c['image_size'], mean=spec['mean'],
+                    std=spec['std'], interpolation=spec['interpolation'], weights_source=model.weights_source)
+        tune, resume_cb = fine_tuning(c), ResumeCB(ckpt) if ckpt else None
+        if resume_cb: resume_cb.notes += _resolved_changes(ckpt['config'].get('resolved'), c['resolved'])
+        cbs = (_callbacks(c, out, meta, dtype, resolve_progress(progress), rank)
+               + ([NormalizeCB(spec['mean'], spec['std'])] if c['cache'] and device.type != 'cpu' else [])
+               + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
+        learn = Learner(model, dls, nn.CrossEntropyLoss(label_smoothing=c['label_smoothing']), c['lr'],
+                        partial(OPTIMIZERS[c['opt']], wd=c['wd'], fused=fused), cbs, device,
+                        splitter=fine_tune_splitter(c['lr']) if tune else lambda m: m.parameters(), rank=rank)
+        try: return learn.fit(c['epochs'])
+        except KeyboardInterrupt:
+            if rank.is_main: _interrupted(learn, out)
+            raise
+        finally: _stop_workers(dls)
 
 # %% ../nbs/03_train.ipynb #bc0bed51
 RUN_FILES = ('best.pt', 'last.pt', 'config.json', 'history.csv', 'history.json', 'metrics.png', 'bad_files.txt',
              'split_train.txt', 'split_val.txt')
 
-def train(data_dir, out='runs/run', progress:bool=True, cbs=(), overwrite:bool=False, **options) -> Learner:
+def train(data_dir, out='runs/run', progress:str|bool='auto', cbs=(), overwrite:bool=False, rank:Rank|None=None,
+          **options) -> Learner:
     "Train on `data_dir` (see `TRAIN_DEFAULTS` for the options) and save checkpoints, history and config into `out`."
-    c = run_config(data_dir, **options)
+    c, rank = run_config(data_dir, **options), rank or Rank()
     if (Path(out)/'last.pt').exists() and not overwrite:
         raise ValueError(f"{out} already holds a run; resume it (birdclf train --resume {out}), "
                          "or choose another --out, or pass --overwrite")
-    if overwrite:
+    if overwrite and rank.is_main:
         for name in RUN_FILES: (Path(out)/name).unlink(missing_ok=True)
-    return _fit_run(c, out, progress, cbs)
+    rank.barrier()  # no process looks at the folder before the main one has cleared it
+    return _fit_run(c, out, progress, cbs, rank=rank)
 
 # %% ../nbs/03_train.ipynb #c932ffcf
 def _resume_config(c:dict, done:int, data_dir=None, **options) -> dict:
@@ -550,9 +749,9 @@ def _resume_config(c:dict, done:int, data_dir=None, **options) -> dict:
     if done >= c['epochs']: raise ValueError(f"the run already finished its {done} epochs; pass a larger epochs to train further")
     return c
 
-def resume(run_dir, data_dir=None, progress:bool=True, cbs=(), **options) -> Learner:
+def resume(run_dir, data_dir=None, progress:str|bool='auto', cbs=(), rank:Rank|None=None, **options) -> Learner:
     "Continue the run in `run_dir` from its `last.pt`, with its stored config."
     ckpt = read_checkpoint(Path(run_dir)/'last.pt')
     if 'optimizer' not in ckpt: raise CheckpointError(f"{Path(run_dir)/'last.pt'} has no training state to resume from")
     c = _resume_config(ckpt['config'], ckpt['epoch'], data_dir, **options)
-    return _fit_run(c, run_dir, progress, cbs, ckpt)
+    return _fit_run(c, run_dir, progress, cbs, ckpt, rank)
