@@ -164,9 +164,18 @@ def _train_or_resume(args, rank) -> list[dict]:
         learn, out = train(args.data_dir, out=args.out, overwrite=args.overwrite, **kw, **_options(args)), args.out
     return _finish(learn, out) if rank is None or rank.is_main else learn.history
 
+def _check_processes(args, nproc:int):
+    "The errors every process would meet, found before any starts."
+    if args.resume: return  # the run's stored options are checked by each process
+    if args.batch_size % nproc:
+        raise ValueError(f"--batch-size {args.batch_size} does not divide among {nproc} processes: use a multiple of {nproc}")
+    if args.sync_bn and (str(args.device).startswith(('cpu', 'mps')) or torch.cuda.device_count() == 0):
+        raise ValueError("--sync-bn needs CUDA GPUs: PyTorch's SyncBatchNorm does not run on CPU processes")
+
 def cmd_train(args):
     env = torchrun_env()
     if env is None and (nproc := _nproc(args)) > 1:
+        _check_processes(args, nproc)
         return run_torchrun(_child_argv(args.argv, resolve_progress(args.progress)), nproc)
     rank = init_distributed(args.device, env) if env else None
     try: _train_or_resume(args, rank)

@@ -287,6 +287,7 @@ class ChannelsLastCB(Callback):
     def before_batch(self, learn):
         if learn.xb.dim() == 4: learn.xb = learn.xb.contiguous(memory_format=torch.channels_last)
 
+# %% ../nbs/03_train.ipynb #c450aeb1
 class NormalizeCB(Callback):
     "Turn uint8 batches into float, normalised with `mean` and `std`, on the device (a GPU: 4x less to copy)."
     order = 5  # after ChannelsLastCB: the layout is changed while the pixels are still bytes
@@ -379,6 +380,7 @@ class LogProgressCB(Callback):
         print(f"epoch {learn.epoch + 1}/{learn.n_epochs} {learn.split}: {images} images in {seconds:.1f} s "
               f"({images / max(seconds, 1e-9):.1f} images/s)", flush=True)
 
+# %% ../nbs/03_train.ipynb #969052b4
 PROGRESS = ('auto', 'bar', 'log', 'none')
 
 def _in_notebook() -> bool:
@@ -398,6 +400,7 @@ def resolve_progress(progress:str|bool='auto', stream=None) -> str:
     stream = stream or sys.stderr
     return 'bar' if getattr(stream, 'isatty', lambda: False)() else 'log'
 
+# %% ../nbs/03_train.ipynb #e473d4f8
 class PrintCB(Callback):
     "Print the validation metrics after every epoch and 'Training complete.' at the end."
     order = 10
