@@ -108,7 +108,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument('--resume', metavar='RUN_DIR', help='continue the interrupted run in RUN_DIR')
     p.add_argument('--overwrite', action='store_true', help='start afresh in an existing run folder')
     p.add_argument('--nproc', metavar='N|auto', help="train on N processes through torchrun; auto: one per visible GPU "
-                   "(default: 1, or the count a resumed run used)")
+                   "(default: auto, or the count a resumed run used)")
     p = sub.add_parser('demo', help='train on a small built-in dataset of real images (handwritten digits)')
     _add_training_options(p, epochs=3, batch_size=64, image_size=64, seed=0, pretrained=None)
     p.add_argument('--out', default='runs/demo', metavar='RUN_DIR', help='run folder, overwritten (default: %(default)s)')
@@ -145,7 +145,7 @@ def _stored_processes(run_dir) -> int:
 def _nproc(args) -> int:
     "The number of processes to train on."
     if args.nproc is not None: return resolve_nproc(args.nproc, args.device)
-    return _stored_processes(args.resume) if args.resume else 1
+    return _stored_processes(args.resume) if args.resume else resolve_nproc('auto', args.device)
 
 def _child_argv(argv:list[str], progress:str) -> list[str]:
     "The command line of each process: this one without --nproc, with the progress display decided here."

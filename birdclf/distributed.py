@@ -184,10 +184,12 @@ def failure_message(report:str, errors:dict, world:int) -> tuple[int|None, str]:
     failed = failures(report)
     killed = [r for r, code in failed if code < 0 and -code not in (signal.SIGTERM, signal.SIGINT)]
     own = [r for r, e in sorted(errors.items()) if not any(p in e for p in PEER_LOST)]
+    own = sorted(own, key=lambda r: dict(failed).get(r, 1) <= 0)  # first those that ended on their error, not a signal
     rank = (killed or own or [r for r, _ in failed[-1:]] or sorted(errors) or [None])[0]
     if rank is None: return None, "the job failed (torchrun could not start it?)"
     code = dict(failed).get(rank)
-    cause = errors.get(rank) if rank in errors and rank not in killed else _cause(code if code is not None else 1)
+    own_words = errors.get(rank, '').removeprefix('error: ')
+    cause = own_words if own_words and rank not in killed else _cause(code if code is not None else 1)
     return rank, f"process rank {rank} of {world} failed: {cause}; the other processes were stopped"
 
 # %% ../nbs/07_distributed.ipynb #a8107330
@@ -214,13 +216,15 @@ def run_torchrun(argv:list[str], nproc:int, command:str='train') -> int:
         try: status = proc.wait(STOP_WAIT)
         except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); status = proc.wait()
     for t in pumps: t.join()
-    if interrupted or (status and set(errors.values()) <= {'interrupted'} and not failures('\n'.join(held))):
+    if interrupted:
         print(f"\nbirdclf {command}: interrupted", file=sys.stderr, flush=True)
         return 130
-    if status:
+    if status and nproc > 1:  # (one process, started without torchrun, has said what went wrong itself)
         rank, message = failure_message('\n'.join(held), errors, nproc)
         print(f"birdclf {command}: error: {message}", file=sys.stderr, flush=True)
         if os.environ.get('BIRDCLF_DEBUG'): print('\n'.join(held), file=sys.stderr)
+        code = dict(failures('\n'.join(held))).get(rank) or status
+        status = code if code > 0 else 128 - code  # the failed process's own status; 137 for SIGKILL
     return status
 
 # %% ../nbs/07_distributed.ipynb #bbec216b
