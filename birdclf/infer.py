@@ -156,7 +156,9 @@ class Evaluation:
     files: list = field(default_factory=list)
 
     @property
-    def preds(self) -> np.ndarray: return self.probs.argmax(axis=1)
+    def preds(self) -> np.ndarray:
+        "Predicted class indices (the argmax of `probs`)."
+        return self.probs.argmax(axis=1)
 
 # %% ../nbs/05_infer.ipynb #e19d4457
 def evaluation_metrics(labels, probs) -> dict:
