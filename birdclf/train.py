@@ -621,6 +621,7 @@ def _callbacks(c:dict, out:Path, meta:dict, dtype, progress:str, rank:Rank) -> l
     if main and progress != 'none': cbs.append(ProgressCB() if progress == 'bar' else LogProgressCB())
     return cbs
 
+# %% ../nbs/03_train.ipynb #278c66c4
 def _per_process_batch(batch_size:int, world:int) -> int:
     "Each process's share of the global `batch_size`."
     if batch_size % world: raise ValueError(f"batch_size {batch_size} does not divide among {world} processes "
@@ -641,6 +642,7 @@ def _data(c:dict, spec:dict, device, rank:Rank):
     for note in dls.splits.notes: print(f"note: {note}", flush=True)
     return dls
 
+# %% ../nbs/03_train.ipynb #31efb214
 def _model(c:dict, dls, device, rank:Rank) -> nn.Module:
     "The run's model, checked against the image size; BatchNorm synchronised across processes with `sync_bn`."
     model = create_model(c['arch'], dls.num_classes, pretrained=c['pretrained'], weights=c['weights'])
@@ -648,6 +650,7 @@ def _model(c:dict, dls, device, rank:Rank) -> nn.Module:
         raise ValueError(f"{c['arch']} needs images of at least {model.min_size}x{model.min_size} pixels; got an image size of {c['image_size']}")
     return rank.sync_batchnorm(model, device) if c['sync_bn'] else model
 
+# %% ../nbs/03_train.ipynb #a2d6d7e0
 @contextlib.contextmanager
 def cudnn_benchmark(enabled:bool):
     "Let cuDNN pick its fastest kernels for the fixed image size inside the block; the previous setting after it."
@@ -674,6 +677,7 @@ def _resolved_changes(before:dict|None, now:dict) -> list[str]:
                      "the same global batch and schedule, but each epoch's shards differ from an uninterrupted run's")
     return notes
 
+# %% ../nbs/03_train.ipynb #ded5a95f
 def _write_run_files(c:dict, dls, out:Path, rank:Rank) -> dict:
     "config.json and the split lists (main process only); the config with the classes and those files' names."
     c = {**c, 'classes': dls.classes, 'split_files': []}
@@ -682,6 +686,7 @@ def _write_run_files(c:dict, dls, out:Path, rank:Rank) -> dict:
         write_text_atomic(out/'config.json', json.dumps(c, indent=1))
     return c
 
+# %% ../nbs/03_train.ipynb #50a3dc76
 def _interrupted(learn, out:Path):
     "Say where an interrupted run stands and how to resume it."
     saved = getattr(learn, 'saved_epoch', learn.start_epoch)
