@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from . import __version__
 from .data import AUGMENTATIONS, DataError, demo_dataset, format_report, scan_dataset
 from .infer import evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions
 from .model import ARCHS, pretrained_archs
@@ -97,6 +98,7 @@ def _add_infer_parsers(sub):
 def build_parser() -> ArgumentParser:
     "The `birdclf` argument parser."
     parser = ArgumentParser(prog='birdclf', description='Train and use bird-species image classifiers.')
+    parser.add_argument('--version', action='version', version=f'birdclf {__version__}', help="print birdclf's version and exit")
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     p = sub.add_parser('check', help='scan DATA_DIR and report what training would see and any problems')
     p.add_argument('data_dir', metavar='DATA_DIR')
