@@ -14,7 +14,7 @@ from .data import AUGMENTATIONS, DataError, demo_dataset, format_report, scan_da
 from .infer import evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions
 from .model import ARCHS, pretrained_archs
 from .plots import save_metrics_plot, read_history
-from .train import (HISTORY_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
+from .train import (METRIC_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
                            resolve_progress, resume, train)
 from .distributed import init_distributed, resolve_nproc, run_torchrun, torchrun_env
 
@@ -59,7 +59,7 @@ def _add_training_options(p, **defaults):
     add('--label-smoothing', 'label smoothing of the cross-entropy', type=float)
     add('--clip', 'clip the gradient norm to this value', type=positive(float))
     add('--aug', 'training-time augmentation', choices=list(AUGMENTATIONS))
-    add('--monitor', 'history column that picks best.pt and early stopping', choices=HISTORY_COLUMNS[3:], metavar='COLUMN')
+    add('--monitor', 'history column that picks best.pt and early stopping', choices=METRIC_COLUMNS, metavar='COLUMN')
     add('--patience', 'stop after this many epochs without improvement', type=positive(int))
     add('--precision', 'mixed precision', choices=list(PRECISIONS))
     add('--val-pct', 'fraction of train held out when there is no val/ folder', type=positive(float))

@@ -18,17 +18,17 @@ from .metrics import METRIC_NAMES, compute_metrics, format_metrics
 from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'HISTORY_COLUMNS', 'PROGRESS', 'CHECKPOINT_VERSION', 'READABLE_VERSIONS',
-           'HELD_SIGNALS', 'OPT_FLAGS', 'TRAIN_DEFAULTS', 'RUN_FILES', 'mps_available', 'get_device', 'Rank',
-           'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'Learner',
-           'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16',
-           'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name', 'MixedPrecisionCB',
-           'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic', 'history_csv',
-           'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError',
-           'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint', 'convert_checkpoint',
-           'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state',
-           'ResumeCB', 'FineTuneCB', 'fine_tune_splitter', 'fine_tuning', 'run_config', 'cudnn_benchmark', 'train',
-           'resume']
+__all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS', 'CHECKPOINT_VERSION',
+           'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TRAIN_DEFAULTS', 'RUN_FILES', 'mps_available',
+           'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd',
+           'Callback', 'Learner', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB',
+           'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name',
+           'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic',
+           'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB',
+           'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint',
+           'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB',
+           'load_optimizer_state', 'ResumeCB', 'FineTuneCB', 'fine_tune_splitter', 'fine_tuning', 'run_config',
+           'cudnn_benchmark', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -314,7 +314,8 @@ class SeedCB(Callback):
         if hasattr(sampler, 'set_epoch'): sampler.set_epoch(learn.epoch)
 
 # %% ../nbs/03_train.ipynb #5899253f
-HISTORY_COLUMNS = ['epoch', 'lr', 'seconds'] + [f'{s}_{m}' for s in ('train', 'val') for m in ('loss',) + METRIC_NAMES]
+METRIC_COLUMNS = [f'{s}_{m}' for s in ('train', 'val') for m in ('loss',) + METRIC_NAMES]
+HISTORY_COLUMNS = ['epoch', 'lr', 'seconds'] + METRIC_COLUMNS
 
 def atomic_write(path, write):
     "Call `write(tmp_path)` and rename the result over `path`: readers see the old file or the new one."
@@ -485,8 +486,8 @@ def convert_checkpoint(src, dest, arch:str, classes:list, image_size:int|None=No
 # %% ../nbs/03_train.ipynb #b2c30edf
 def monitor_mode(monitor:str) -> str:
     "'min' or 'max': which direction is better for the history column `monitor`."
-    if monitor not in HISTORY_COLUMNS[3:]:
-        raise ValueError(f"cannot monitor '{monitor}' (use one of: {', '.join(HISTORY_COLUMNS[3:])})")
+    if monitor not in METRIC_COLUMNS:
+        raise ValueError(f"cannot monitor '{monitor}' (use one of: {', '.join(METRIC_COLUMNS)})")
     return 'min' if monitor.endswith('loss') else 'max'
 
 def best_epoch(history:list[dict], monitor:str) -> int:
