@@ -28,7 +28,7 @@ __all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_C
            'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint',
            'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB',
            'load_optimizer_state', 'ResumeCB', 'FineTuneCB', 'fine_tune_splitter', 'fine_tuning', 'run_config',
-           'cudnn_benchmark', 'train', 'resume']
+           'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -633,9 +633,13 @@ def _per_process_batch(batch_size:int, world:int) -> int:
                                             f"(each takes an equal share): use a multiple of {world}")
     return batch_size // world
 
+def gpu_normalizes(c:dict, device) -> bool:
+    "Do the batches of run config `c` cross to `device` as cached uint8 pixels, normalised there by `NormalizeCB`?"
+    return c['cache'] and device.type != 'cpu'
+
 def _data(c:dict, spec:dict, device, rank:Rank):
     "The run's DataLoaders; the main process builds the decoded-image cache, the others then read it."
-    normalize = not (c['cache'] and device.type != 'cpu')  # a GPU normalises its uint8 batches itself
+    normalize = not gpu_normalizes(c, device)
     with rank.main_first():
         dls = get_dataloaders(c['data_dir'], _per_process_batch(c['batch_size'], rank.world), c['image_size'],
                               spec['mean'], spec['std'], c['workers'], device, c['seed'], c['aug'], c['val_pct'],
@@ -722,7 +726,7 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
         tune, resume_cb = fine_tuning(c), ResumeCB(ckpt) if ckpt else None
         if resume_cb: resume_cb.notes += _resolved_changes(ckpt['config'].get('resolved'), c['resolved'])
         cbs = (_callbacks(c, out, meta, dtype, resolve_progress(progress), rank)
-               + ([NormalizeCB(spec['mean'], spec['std'])] if c['cache'] and device.type != 'cpu' else [])
+               + ([NormalizeCB(spec['mean'], spec['std'])] if gpu_normalizes(c, device) else [])
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
         learn = Learner(model, dls, nn.CrossEntropyLoss(label_smoothing=c['label_smoothing']), c['lr'],
                         partial(OPTIMIZERS[c['opt']], wd=c['wd'], fused=fused), cbs, device,
