@@ -699,6 +699,7 @@ def _write_run_files(c:dict, dls, out:Path, rank:Rank) -> dict:
 def _interrupted(learn, out:Path):
     "Say where an interrupted run stands and how to resume it."
     saved = getattr(learn, 'saved_epoch', learn.start_epoch)
+    if len(learn.history) > saved: save_history(learn.history[:saved], out)  # the rows last.pt holds, no more
     hint = (f"{out/'last.pt'} holds epoch {saved}. Resume with: birdclf train --resume {out}" if saved
             else "no epoch had finished, so there is nothing to resume")
     print(f"\ninterrupted during epoch {getattr(learn, 'epoch', 0) + 1}; {hint}", file=sys.stderr, flush=True)
