@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .data import cpu_count
-from .train import Callback, Rank, TRAIN_DEFAULTS, get_device, resolve_progress
+from .train import CALLBACK_ORDER, Callback, Rank, TRAIN_DEFAULTS, get_device, resolve_progress
 
 # %% auto #0
 __all__ = ['DIST_TIMEOUT', 'CACHE_TIMEOUT', 'BOOLEAN_FLAGS', 'TORCHRUN_LOG', 'RANK_ERROR', 'PEER_LOST', 'STOP_WAIT',
@@ -51,8 +51,8 @@ def all_gather_rows(t:torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/07_distributed.ipynb #6ce08888
 class DDPCB(Callback):
-    "Train `learn.net`, a DistributedDataParallel wrapper of `learn.model`, rebuilt when the trainable parameters change."
-    order = 200  # after ChannelsLastCB, ResumeCB and FineTuneCB have shaped the model
+    "Train `learn.net`, a DistributedDataParallel wrapper of `learn.model`, rebuilt when the trainable params change."
+    order = CALLBACK_ORDER['DDPCB']
     def before_fit(self, learn): self.wrap(learn)
     def before_epoch(self, learn):
         if self.trainable(learn) != self.wrapped_for: self.wrap(learn)
@@ -91,7 +91,9 @@ class DistRank(Rank):
         if self.local_rank == 0: self.barrier()
     def sync_batchnorm(self, model, device):
         if device.type != 'cuda':
-            raise ValueError(f"sync_bn needs CUDA GPUs: PyTorch's SyncBatchNorm does not run on {device.type} (leave --sync-bn off)")
+            raise ValueError(
+                f"sync_bn needs CUDA GPUs: PyTorch's SyncBatchNorm does not run on {device.type} (leave --sync-bn off)"
+            )
         return nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 # %% ../nbs/07_distributed.ipynb #0b5a689b
@@ -101,8 +103,10 @@ def _process_device(device, env:dict) -> torch.device:
     if device.type == 'mps': raise ValueError("several processes cannot share Apple's MPS GPU: train in one process")
     if device.type != 'cuda': return device
     if env['local_world_size'] > torch.cuda.device_count():
-        raise ValueError(f"{env['local_world_size']} processes on this machine but {torch.cuda.device_count()} CUDA GPU(s): "
-                         "one process per GPU (--nproc auto counts them)")
+        raise ValueError(
+            f"{env['local_world_size']} processes on this machine but {torch.cuda.device_count()} CUDA GPU(s): "
+            "one process per GPU (--nproc auto counts them)"
+        )
     device = torch.device('cuda', env['local_rank'])
     torch.cuda.set_device(device)
     return device
@@ -125,14 +129,17 @@ def resolve_nproc(nproc:int|str|None, device='auto') -> int:
     if nproc in (None, 'auto'):
         if str(device).startswith(('cpu', 'mps')): return 1
         return max(1, torch.cuda.device_count())  # counts the GPUs without creating a CUDA context
-    try: n = int(nproc)
-    except (TypeError, ValueError): raise ValueError(f"nproc must be a number of processes or 'auto', got '{nproc}'") from None
+    try:
+        n = int(nproc)
+    except (TypeError, ValueError):
+        raise ValueError(f"nproc must be a number of processes or 'auto', got '{nproc}'") from None
     if n < 1: raise ValueError(f"nproc must be 1 or more, got {n}")
     return n
 
 def torchrun_command(argv:list[str], nproc:int) -> list[str]:
     "The command that runs `birdclf ARGV` on `nproc` processes of this machine."
-    return [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nproc}', '-m', 'birdclf', *argv]
+    torchrun = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={nproc}']
+    return torchrun + ['-m', 'birdclf', *argv]
 
 # %% ../nbs/07_distributed.ipynb #da05fb8e
 BOOLEAN_FLAGS = ('pretrained', 'cache', 'channels_last', 'sync_bn')
@@ -141,7 +148,8 @@ def options_argv(**options) -> list[str]:
     "`birdclf train` flags for the training `options` (`train`'s keyword arguments)."
     argv = []
     for key, value in options.items():
-        if key not in TRAIN_DEFAULTS and key not in ('progress', 'overwrite'): raise TypeError(f"unknown training option: {key}")
+        if key not in TRAIN_DEFAULTS and key not in ('progress', 'overwrite'):
+            raise TypeError(f"unknown training option: {key}")
         flag = '--' + key.replace('_', '-')
         if key in BOOLEAN_FLAGS: argv.append(flag if value else f"--no-{flag[2:]}")
         elif key == 'overwrite': argv += [flag] if value else []
@@ -161,10 +169,14 @@ def _pump(src, dest, held:list, errors:dict):
         *lines, pending = pending.split('\n')
         for line in lines:
             quiet = quiet or line.startswith('Traceback (most recent call last)')  # torchrun's, after a failure
-            if (m := RANK_ERROR.match(line)): errors.setdefault(int(m[1]), m[2])
-            elif quiet or TORCHRUN_LOG.match(line) or line.startswith('*****') or 'OMP_NUM_THREADS' in line: held.append(line)
+            if (m := RANK_ERROR.match(line)):
+                errors.setdefault(int(m[1]), m[2])
+            elif quiet or TORCHRUN_LOG.match(line) or line.startswith('*****') or 'OMP_NUM_THREADS' in line:
+                held.append(line)
             else: dest.write(line + '\n')
-        if pending.startswith('\r') and not quiet: dest.write(pending); pending = ''  # a progress bar's redraw
+        if pending.startswith('\r') and not quiet:
+            dest.write(pending)
+            pending = ''  # a progress bar's redraw
         dest.flush()
 
 # %% ../nbs/07_distributed.ipynb #6b2f348c
@@ -201,7 +213,7 @@ def _child_env(nproc:int) -> dict:
     return env
 
 def run_torchrun(argv:list[str], nproc:int, command:str='train') -> int:
-    "Run `birdclf ARGV` on `nproc` processes of this machine, streaming its output; the exit status, with one line on failure."
+    "Run `birdclf ARGV` on `nproc` local processes, streaming its output; the exit status (one line on failure)."
     proc = subprocess.Popen(child_command(argv, nproc), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=_child_env(nproc), start_new_session=True)
     held, errors = [], {}
@@ -214,7 +226,9 @@ def run_torchrun(argv:list[str], nproc:int, command:str='train') -> int:
         interrupted = True
         os.killpg(proc.pid, signal.SIGINT)
         try: status = proc.wait(STOP_WAIT)
-        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); status = proc.wait()
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            status = proc.wait()
     for t in pumps: t.join()
     if interrupted:
         print(f"\nbirdclf {command}: interrupted", file=sys.stderr, flush=True)

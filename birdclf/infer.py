@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_infer.ipynb #fd4995ea
 from __future__ import annotations
-import csv, io, json, math, os, warnings
+import json, math, os, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision
 from .data import DataError, find_images, is_hidden, is_image_file, load_rgb, make_loader, seed_transforms
 from .metrics import compute_metrics, format_metrics
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
-from .train import CheckpointError, get_device, load_checkpoint, write_text_atomic
+from .train import CheckpointError, csv_text, get_device, load_checkpoint, write_text_atomic
 
 # %% auto #0
 __all__ = ['ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'batch_probs', 'predict_probs',
@@ -32,7 +32,8 @@ def resolve_checkpoint(path) -> Path:
     path = Path(path)
     if path.is_dir():
         found = next((path/n for n in ('best.pt', 'last.pt') if (path/n).is_file()), None)
-        if found is None: raise FileNotFoundError(f"no checkpoint in run folder {path} (looked for best.pt and last.pt)")
+        if found is None:
+            raise FileNotFoundError(f"no checkpoint in run folder {path} (looked for best.pt and last.pt)")
         return found
     if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
     return path
@@ -68,15 +69,17 @@ def batch_probs(model:nn.Module, xb:torch.Tensor, tta:bool=False) -> np.ndarray:
     return probs.double().cpu().numpy()
 
 # %% ../nbs/05_infer.ipynb #ddbba196
-def predict_probs(model:nn.Module, paths, tta:bool=False, batch_size:int=64, workers:int|None=None) -> tuple[np.ndarray, list[str]]:
-    "Probabilities `(len(paths), n_classes)` from `model` (on its device) and, per file, '' or why it could not be read."
+def predict_probs(model:nn.Module, paths, tta:bool=False, batch_size:int=64,
+                  workers:int|None=None) -> tuple[np.ndarray, list[str]]:
+    "Probabilities `(len(paths), n_classes)` from `model` (on its device) and, per file, '' or why it was unreadable."
     meta, device = model.meta, next(model.parameters()).device
     ds = ImageFiles(paths, model_transform(meta), meta['image_size'])
     loader = make_loader(ds, batch_size, workers=workers, device=device, persistent=False)
     probs, errors = [np.zeros((0, len(meta['classes'])))], []
     with torch.inference_mode():
         for xb, errs in loader:
-            probs.append(batch_probs(model, xb.to(device), tta)); errors += list(errs)
+            probs.append(batch_probs(model, xb.to(device), tta))
+            errors += list(errs)
     return np.concatenate(probs), errors
 
 # %% ../nbs/05_infer.ipynb #e2ff04b7
@@ -112,7 +115,8 @@ def expected_calibration_error(labels, probs, n_bins:int=ECE_BINS) -> float:
 # %% ../nbs/05_infer.ipynb #d8ab0820
 def most_confused(cm, classes, n:int=10) -> list[tuple[str, str, int]]:
     "The `n` largest off-diagonal cells of `cm` as (true class, predicted class, count), count > 0."
-    cm = np.array(cm); np.fill_diagonal(cm, 0)
+    cm = np.array(cm)
+    np.fill_diagonal(cm, 0)
     cells = sorted(zip(*np.nonzero(cm)), key=lambda ij: (-cm[ij], ij))
     return [(classes[i], classes[j], int(cm[i, j])) for i, j in cells[:n]]
 
@@ -191,12 +195,15 @@ def evaluate(checkpoint, data_dir, split:str='test', out=None, tta:bool=False, b
     ok = np.array([not e for e in errors])
     if not ok.any(): raise DataError(f"none of the {len(paths)} images in {split_dir} could be read")
     paths, labels, probs = [p for p, k in zip(paths, ok) if k], np.array(labels)[ok], probs[ok]
-    cm = confusion_matrix(labels, probs.argmax(1), labels=range(len(classes)))
+    preds = probs.argmax(1)
+    cm = confusion_matrix(labels, preds, labels=range(len(classes)))
     ckpt_name = str(resolve_checkpoint(checkpoint)) if isinstance(checkpoint, (str, Path)) else 'model'
-    result = Evaluation(ckpt_name, str(split_dir), classes, [str(p) for p in paths], labels, probs,
-                        evaluation_metrics(labels, probs), per_class_rows(labels, probs.argmax(1), classes), cm,
-                        most_confused(cm, classes), calibration_bins(labels, probs), top_losses(paths, labels, probs, classes),
-                        bad, tta)
+    result = Evaluation(
+        checkpoint=ckpt_name, split_dir=str(split_dir), classes=classes, paths=[str(p) for p in paths],
+        labels=labels, probs=probs, metrics=evaluation_metrics(labels, probs),
+        per_class=per_class_rows(labels, preds, classes), confusion=cm, most_confused=most_confused(cm, classes),
+        calibration=calibration_bins(labels, probs), top_losses=top_losses(paths, labels, probs, classes),
+        bad_files=bad, tta=tta)
     if out is not None: result.files = write_evaluation(result, out)
     return result
 
@@ -216,10 +223,8 @@ def metrics_json(r:Evaluation) -> str:
 
 def per_class_csv(rows:list[dict]) -> str:
     "The per-class rows as CSV text."
-    out = io.StringIO()
-    writer = csv.DictWriter(out, ['cls', 'support', 'precision', 'recall', 'f1'], lineterminator='\n')
-    writer.writeheader(); writer.writerows(rows)
-    return out.getvalue().replace('cls,', 'class,', 1)
+    columns = ['cls', 'support', 'precision', 'recall', 'f1']
+    return csv_text(rows, columns, header=['class'] + columns[1:])
 
 # %% ../nbs/05_infer.ipynb #c4e48c18
 def _thumbnail(path, size:int=160):
@@ -232,14 +237,24 @@ def top_losses_figure(r:Evaluation, n:int=16):
     "The top-losses grid of `r`: titles true / predicted (probability) and loss."
     items = r.top_losses[:n]
     titles = [f"true: {t['true']}\npred: {t['pred']} ({t['prob']:.2f})\nloss {t['loss']:.2f}" for t in items]
-    return plot_top_losses([_thumbnail(t['path']) for t in items], titles, title=f'Top losses ({Path(r.split_dir).name})')
+    return plot_top_losses(
+        [_thumbnail(t['path']) for t in items], titles, title=f'Top losses ({Path(r.split_dir).name})'
+    )
 
 def write_evaluation(r:Evaluation, out) -> list[Path]:
     "Write metrics.json, per_class.csv, confusion_matrix.png, reliability.png and top_losses.png into `out`."
     out = Path(out)
-    files = [write_text_atomic(out/'metrics.json', metrics_json(r)), write_text_atomic(out/'per_class.csv', per_class_csv(r.per_class))]
+    files = [
+        write_text_atomic(out/'metrics.json', metrics_json(r)),
+        write_text_atomic(out/'per_class.csv', per_class_csv(r.per_class)),
+    ]
     name = Path(r.split_dir).name + (' (TTA)' if r.tta else '')
-    files.append(save_figure(plot_confusion_matrix(r.confusion, r.classes, title=f'Confusion matrix, {name}'), out/'confusion_matrix.png'))
+    files.append(
+        save_figure(
+            plot_confusion_matrix(r.confusion, r.classes, title=f'Confusion matrix, {name}'),
+            out/'confusion_matrix.png',
+        )
+    )
     cal = r.calibration
     files.append(save_figure(plot_reliability(cal['confidence'], cal['accuracy'], cal['count'], r.metrics['ece'],
                                               title=f'Reliability, {name}'), out/'reliability.png'))
@@ -254,15 +269,20 @@ def _weakest(r:Evaluation, n:int=3) -> str:
 def format_evaluation(r:Evaluation) -> str:
     "A readable multi-line summary of `r` for the command line."
     m = r.metrics
-    lines = [f"checkpoint {r.checkpoint} on {r.split_dir}: {m['n_images']} images, {len(r.classes)} classes, TTA {'on' if r.tta else 'off'}",
-             format_metrics(m),
-             ' · '.join([f"top-{k[3]} accuracy {m[k]:.4f}" for k in ('top3_accuracy', 'top5_accuracy') if k in m]
-                        + [f"balanced accuracy {m['balanced_accuracy']:.4f}", f"ECE ({ECE_BINS} bins) {m['ece']:.4f}"])]
+    tta = 'on' if r.tta else 'off'
+    topk = [f"top-{k[3]} accuracy {m[k]:.4f}" for k in ('top3_accuracy', 'top5_accuracy') if k in m]
+    more = topk + [f"balanced accuracy {m['balanced_accuracy']:.4f}", f"ECE ({ECE_BINS} bins) {m['ece']:.4f}"]
+    lines = [f"checkpoint {r.checkpoint} on {r.split_dir}: {m['n_images']} images, {len(r.classes)} classes, TTA {tta}",
+             format_metrics(m), ' · '.join(more)]
     if r.most_confused:
-        lines += ['most confused (true → predicted: images):'] + [f'  {t} → {p}: {n}' for t, p, n in r.most_confused[:5]]
+        lines += ['most confused (true → predicted: images):'] + [
+            f'  {t} → {p}: {n}' for t, p, n in r.most_confused[:5]
+        ]
     lines.append(f'weakest classes: {_weakest(r)}')
     if r.bad_files:
-        lines += [f'skipped {len(r.bad_files)} unreadable file(s):'] + [f'  {p}: {why}' for p, why in r.bad_files.items()]
+        lines += [f'skipped {len(r.bad_files)} unreadable file(s):'] + [
+            f'  {p}: {why}' for p, why in r.bad_files.items()
+        ]
     if r.files: lines.append(f'wrote into {r.files[0].parent}: ' + ', '.join(f.name for f in r.files))
     return '\n'.join(lines)
 
@@ -272,7 +292,9 @@ def image_paths(paths) -> list[Path]:
     found = []
     for path in ([paths] if isinstance(paths, (str, Path)) else paths):
         path = Path(path)
-        if path.is_file(): found.append(path); continue
+        if path.is_file():
+            found.append(path)
+            continue
         if not path.is_dir(): raise FileNotFoundError(f"no such file or folder: {path}")
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames[:] = sorted(d for d in dirnames if not is_hidden(d))
@@ -297,7 +319,9 @@ def predict(checkpoint, paths, topk:int=5, tta:bool=False, batch_size:int=64, de
     "Top-`topk` species for each image in `paths` (files or folders); unreadable files get an `error`."
     model = load_model(checkpoint, device)
     files, classes = image_paths(paths), list(model.meta['classes'])
-    if not files: raise DataError(f"no image files found in {', '.join(str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths))}")
+    if not files:
+        given = [paths] if isinstance(paths, (str, Path)) else paths
+        raise DataError(f"no image files found in {', '.join(str(p) for p in given)}")
     probs, errors = predict_probs(model, files, tta, batch_size, workers)
     return prediction_rows(files, probs, errors, classes, max(1, min(topk, len(classes))))
 
@@ -306,11 +330,9 @@ def write_predictions(rows:list[dict], path) -> Path:
     "Write prediction `rows` to `path` as CSV or JSON, by its suffix."
     path = Path(path)
     if path.suffix.lower() == '.json': return write_text_atomic(path, json.dumps(rows, indent=1))
-    if path.suffix.lower() != '.csv': raise ValueError(f"unknown predictions format for {path}: use a .csv or .json file name")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, list(rows[0]) if rows else ['path', 'error'], lineterminator='\n')
-    writer.writeheader(); writer.writerows(rows)
-    return write_text_atomic(path, out.getvalue())
+    if path.suffix.lower() != '.csv':
+        raise ValueError(f"unknown predictions format for {path}: use a .csv or .json file name")
+    return write_text_atomic(path, csv_text(rows, list(rows[0]) if rows else ['path', 'error']))
 
 # %% ../nbs/05_infer.ipynb #226c89c1
 def format_predictions(rows:list[dict]) -> str:

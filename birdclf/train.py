@@ -18,17 +18,17 @@ from .metrics import METRIC_NAMES, compute_metrics, format_metrics
 from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS', 'CHECKPOINT_VERSION',
-           'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TRAIN_DEFAULTS', 'RUN_FILES', 'mps_available',
-           'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd',
-           'Callback', 'Learner', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB',
-           'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name',
-           'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic',
-           'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB',
-           'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint',
-           'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB',
-           'load_optimizer_state', 'ResumeCB', 'FineTuneCB', 'fine_tune_splitter', 'fine_tuning', 'run_config',
-           'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume']
+__all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
+           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TRAIN_DEFAULTS', 'RUN_FILES',
+           'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw',
+           'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine',
+           'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast',
+           'resolve_precision', 'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB',
+           'atomic_write', 'write_text_atomic', 'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
+           'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint',
+           'unwrapped_state', 'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred',
+           'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'FineTuneCB', 'fine_tune_splitter',
+           'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -37,11 +37,13 @@ def mps_available() -> bool:
     return bool(mps and mps.is_available())
 
 def get_device(device:str|torch.device='auto') -> torch.device:
-    "The torch device for `device` ('auto': a CUDA GPU, else Apple's MPS, else the CPU; 'cpu', 'cuda', 'cuda:1', 'mps')."
+    "The torch device for `device`: 'auto' (a CUDA GPU, else Apple's MPS, else the CPU), 'cpu', 'cuda:1', 'mps'..."
     if device in (None, 'auto'):
         return torch.device('cuda' if torch.cuda.is_available() else 'mps' if mps_available() else 'cpu')
-    try: device = torch.device(device)
-    except (RuntimeError, TypeError): raise ValueError(f"unknown device '{device}' (use auto, cpu, cuda or mps)") from None
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device '{device}' (use auto, cpu, cuda or mps)") from None
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise ValueError("device cuda asked for, but no CUDA GPU is available here (use --device cpu or auto)")
     if device.type == 'cuda' and (device.index or 0) >= torch.cuda.device_count():
@@ -52,7 +54,7 @@ def get_device(device:str|torch.device='auto') -> torch.device:
 
 # %% ../nbs/03_train.ipynb #89rank00
 class Rank:
-    "This process's place in a run: process `rank` of `world`, `local_rank` of `local_world` on its machine; one by default."
+    "This process's place in a run: `rank` of `world`, `local_rank` of `local_world` on its machine; one by default."
     def __init__(self, rank:int=0, world:int=1, local_rank:int=0, local_world:int=1):
         self.rank, self.world, self.local_rank, self.local_world = rank, world, local_rank, local_world
     @property
@@ -75,7 +77,9 @@ class Rank:
 # %% ../nbs/03_train.ipynb #5c7a3871
 def set_seed(seed:int):
     "Seed Python, NumPy and torch."
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
 
 def epoch_seed(seed:int, epoch:int, rank:int=0) -> int:
     "A seed for `epoch` of a run seeded with `seed` (in process `rank` of several), independent of every other epoch's."
@@ -102,7 +106,7 @@ def set_rng_state(state:dict) -> list[str]:
 
 # %% ../nbs/03_train.ipynb #16e7962e
 def _fused(cls, params, fused:bool=True, **kwargs):
-    "`cls(params, fused=True, **kwargs)` where asked and this torch can fuse it for these parameters, else the plain version."
+    "`cls(params, fused=True, **kwargs)` where asked and this torch can fuse these parameters, else the plain one."
     params = list(params)
     if fused:
         try: return cls(params, fused=True, **kwargs)
@@ -119,9 +123,33 @@ def sgd(params, lr:float=1e-2, wd:float=0.0, fused:bool=True):
 OPTIMIZERS = {'adamw': adamw, 'adam': adam, 'sgd': sgd}
 
 # %% ../nbs/03_train.ipynb #692175e1
+CALLBACK_ORDER = {  # lowest first at every event; a callback not listed runs at 0
+    'ProgressCB': -40,        # wraps the batches first, so the bar counts what every other callback sees
+    'SeedCB': -30,            # seeds the epoch's random numbers before anything draws one
+    'MixedPrecisionCB': -20,  # sets autocast and the loss scaler before the first forward pass
+    'MetricsCB': -10,         # turns a split's logits into metrics before anything reads them
+    'HistoryCB': 0,           # appends the epoch's row; SchedCB, ClipCB, ChannelsLastCB, FineTuneCB run here too
+    'NormalizeCB': 5,         # after ChannelsLastCB: the layout changes while the pixels are still bytes
+    'PrintCB': 10,            # prints the row just written
+    'LogProgressCB': 15,      # its epoch line follows PrintCB's
+    'CheckpointCB': 20,       # saves an epoch once the history holds it
+    'EarlyStoppingCB': 30,    # may stop the run only after its epoch is saved
+    'ResumeCB': 100,          # restores into what the callbacks above built (scaler, schedule's groups)
+    'DDPCB': 200,             # wraps the model last: on its device, channels-last, resumed, frozen or not
+}
+
 class Callback:
     "Base class for callbacks: override any of the event methods, each called with the learner."
     order = 0
+
+# %% ../nbs/03_train.ipynb #95a8197f
+def patch_to(cls):
+    "Decorator: add the function below to `cls` as a method, so a class can be told over several cells."
+    def add(f):
+        f.__qualname__ = f"{cls.__name__}.{f.__name__}"
+        setattr(cls, f.__name__, f)
+        return f
+    return add
 
 # %% ../nbs/03_train.ipynb #96a43e19
 class Learner:
@@ -142,59 +170,70 @@ class Learner:
             method = getattr(cb, event, None)
             if method: method(self)
 
-    def fit(self, epochs:int):
-        "Train and validate from `start_epoch` until `epochs`, or until a callback sets `stop`."
-        self.n_epochs = epochs
-        self.callback('before_fit')
-        for self.epoch in range(self.start_epoch, epochs):
-            self.callback('before_epoch')
-            self.one_split(train=True)
-            self.one_split(train=False)
-            self.callback('after_epoch')
-            if self.stop: break
-        self.callback('after_fit')
-        return self
+# %% ../nbs/03_train.ipynb #1b477bc3
+@patch_to(Learner)
+def fit(self:Learner, epochs:int):
+    "Train and validate from `start_epoch` until `epochs`, or until a callback sets `stop`."
+    self.n_epochs = epochs
+    self.callback('before_fit')
+    for self.epoch in range(self.start_epoch, epochs):
+        self.callback('before_epoch')
+        self.one_split(train=True)
+        self.one_split(train=False)
+        self.callback('after_epoch')
+        if self.stop: break
+    self.callback('after_fit')
+    return self
 
-    def one_split(self, train:bool):
-        "One pass over the training (`train`) or validation batches."
-        self.training, self.split = train, 'train' if train else 'val'
-        self.net.train(train)
-        self.dl = self.dls.train if train else self.dls.valid
-        self.callback('before_split')
-        with torch.set_grad_enabled(train):
-            for self.iter, (self.xb, self.yb) in enumerate(self.dl): self.one_batch()
-        self.callback('after_split')
+# %% ../nbs/03_train.ipynb #604641d4
+@patch_to(Learner)
+def one_split(self:Learner, train:bool):
+    "One pass over the training (`train`) or validation batches."
+    self.training, self.split = train, 'train' if train else 'val'
+    self.net.train(train)
+    self.dl = self.dls.train if train else self.dls.valid
+    self.callback('before_split')
+    with torch.set_grad_enabled(train):
+        for self.iter, (self.xb, self.yb) in enumerate(self.dl): self.one_batch()
+    self.callback('after_split')
 
-    def one_batch(self):
-        "Forward, loss, and on training batches backward and an optimiser step."
-        self.xb, self.yb = self.xb.to(self.device, non_blocking=True), self.yb.to(self.device, non_blocking=True)
-        self.callback('before_batch')
-        with self.autocast():
-            self.preds = (self.net if self.training else self.model)(self.xb)
-            self.loss = self.loss_func(self.preds, self.yb)
-        if self.training:
-            self.scaler.scale(self.loss).backward()
-            self.callback('before_step')
-            self.scaler.step(self.opt)
-            self.scaler.update()
-            self.opt.zero_grad(set_to_none=True)
-        self.callback('after_batch')
+# %% ../nbs/03_train.ipynb #ed32bd62
+@patch_to(Learner)
+def one_batch(self:Learner):
+    "Forward, loss, and on training batches backward and an optimiser step."
+    self.xb = self.xb.to(self.device, non_blocking=True)
+    self.yb = self.yb.to(self.device, non_blocking=True)
+    self.callback('before_batch')
+    with self.autocast():
+        self.preds = (self.net if self.training else self.model)(self.xb)
+        self.loss = self.loss_func(self.preds, self.yb)
+    if self.training:
+        self.scaler.scale(self.loss).backward()
+        self.callback('before_step')
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.opt.zero_grad(set_to_none=True)
+    self.callback('after_batch')
 
 # %% ../nbs/03_train.ipynb #b4f0cfc8
 class MetricsCB(Callback):
     "Collect logits and labels over each split; compute loss and the six metrics at its end."
-    order = -10
+    order = CALLBACK_ORDER['MetricsCB']
     def before_fit(self, learn): learn.epoch_metrics = {}
     def before_split(self, learn): self.logits, self.labels = [], []
     def after_batch(self, learn):
-        self.logits.append(learn.preds.detach().float()); self.labels.append(learn.yb.detach())
+        self.logits.append(learn.preds.detach().float())
+        self.labels.append(learn.yb.detach())
     def after_split(self, learn):
         logits, labels = torch.cat(self.logits), torch.cat(self.labels)
         loader = learn.dls.train if learn.training else learn.dls.valid
         logits, labels = learn.rank.gather(logits, labels, loader.sampler)  # every process: all the split's images
         loss = learn.loss_func(logits, labels).item()
         probs = torch.softmax(logits.double(), dim=1).cpu().numpy()
-        learn.epoch_metrics[learn.split] = {'loss': loss, **compute_metrics(labels.cpu().numpy(), probs, probs.shape[1])}
+        learn.epoch_metrics[learn.split] = {
+            'loss': loss,
+            **compute_metrics(labels.cpu().numpy(), probs, probs.shape[1]),
+        }
 
 # %% ../nbs/03_train.ipynb #078f65af
 def metric_lists(history:list[dict], split:str) -> dict[str, list]:
@@ -202,14 +241,18 @@ def metric_lists(history:list[dict], split:str) -> dict[str, list]:
     return {m: [row[f'{split}_{m}'] for row in history] for m in ('loss',) + METRIC_NAMES}
 
 # %% ../nbs/03_train.ipynb #ad014169
-def onecycle(pos:float) -> float:
-    "One-cycle: cosine warm-up from 1/25 to 1 over the first 25%, then cosine annealing to 1/25e4."
-    if pos < 0.25: return 1/25 + (1 - 1/25) * (1 - math.cos(math.pi * pos / 0.25)) / 2
-    return 1/25e4 + (1 - 1/25e4) * (1 + math.cos(math.pi * (pos - 0.25) / 0.75)) / 2
+def _cos_between(start:float, end:float, frac:float) -> float:
+    "From `start` (at `frac` 0) to `end` (at 1) along half a cosine."
+    return end + (start - end) * (1 + math.cos(math.pi * frac)) / 2
 
-def cosine(pos:float) -> float:
-    "Linear warm-up over the first 5%, then cosine annealing to 0."
-    return pos / 0.05 if pos < 0.05 else (1 + math.cos(math.pi * (pos - 0.05) / 0.95)) / 2
+def onecycle(pos:float, warmup:float=0.25, div:float=25, final_div:float=1e4) -> float:
+    "Cosine warm-up from 1/`div` to 1 over the first `warmup` of the run, then cosine down to 1/(`div`·`final_div`)."
+    if pos < warmup: return _cos_between(1 / div, 1, pos / warmup)
+    return _cos_between(1, 1 / (div * final_div), (pos - warmup) / (1 - warmup))
+
+def cosine(pos:float, warmup:float=0.05) -> float:
+    "Linear warm-up over the first `warmup` of the run, then cosine annealing to 0."
+    return pos / warmup if pos < warmup else _cos_between(1, 0, (pos - warmup) / (1 - warmup))
 
 def constant(pos:float) -> float: return 1.0
 
@@ -217,7 +260,7 @@ SCHEDULES = {'onecycle': onecycle, 'cosine': cosine, 'constant': constant}
 
 # %% ../nbs/03_train.ipynb #7f0921b3
 class SchedCB(Callback):
-    "Set each group's lr to its max lr × `SCHEDULES[sched](position in the cycle)`; a second cycle from epoch `restart`."
+    "Set each group's lr to its max lr × `SCHEDULES[sched](position in the cycle)`; a 2nd cycle from epoch `restart`."
     def __init__(self, sched:str='onecycle', restart:int=0): self.sched, self.restart = SCHEDULES[sched], restart
     def before_fit(self, learn):
         self.max_lrs = [g.setdefault('max_lr', g['lr']) for g in learn.opt.param_groups]
@@ -235,7 +278,9 @@ class ClipCB(Callback):
     def __init__(self, max_norm:float): self.max_norm = max_norm
     def before_step(self, learn):
         learn.scaler.unscale_(learn.opt)
-        learn.grad_norm = nn.utils.clip_grad_norm_(learn.model.parameters(), self.max_norm)  # a tensor: no wait for a GPU
+        learn.grad_norm = nn.utils.clip_grad_norm_(
+            learn.model.parameters(), self.max_norm
+        )  # a tensor: no wait for a GPU
 
 # %% ../nbs/03_train.ipynb #b80042a8
 PRECISIONS = ('auto', '32', 'bf16', '16')
@@ -257,9 +302,11 @@ def mps_has_autocast() -> bool:
 
 def resolve_precision(precision:str, device:torch.device) -> torch.dtype|None:
     "The autocast dtype for `precision` on `device`; None means plain fp32."
-    if precision not in PRECISIONS: raise ValueError(f"unknown precision '{precision}' (use one of: {', '.join(PRECISIONS)})")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision '{precision}' (use one of: {', '.join(PRECISIONS)})")
     gpu = device.type in ('cuda', 'mps')
-    if precision == '16' and not gpu: raise ValueError("precision 16 (fp16 autocast) needs a GPU; use bf16 or 32 on the CPU")
+    if precision == '16' and not gpu:
+        raise ValueError("precision 16 (fp16 autocast) needs a GPU; use bf16 or 32 on the CPU")
     if precision == 'auto':
         if device.type == 'cuda': return torch.bfloat16 if cuda_has_fast_bf16(device) else torch.float16
         if device.type == 'mps': return torch.float16 if mps_has_autocast() else None
@@ -273,7 +320,7 @@ def precision_name(dtype:torch.dtype|None) -> str:
 # %% ../nbs/03_train.ipynb #c496060f
 class MixedPrecisionCB(Callback):
     "Run the forward pass under autocast to `dtype`; scale the loss when that is fp16."
-    order = -20
+    order = CALLBACK_ORDER['MixedPrecisionCB']
     def __init__(self, dtype:torch.dtype|None): self.dtype = dtype
     def before_fit(self, learn):
         if self.dtype is None: return
@@ -294,7 +341,7 @@ class ChannelsLastCB(Callback):
 # %% ../nbs/03_train.ipynb #c450aeb1
 class NormalizeCB(Callback):
     "Turn uint8 batches into float, normalised with `mean` and `std`, on the device (a GPU: 4x less to copy)."
-    order = 5  # after ChannelsLastCB: the layout is changed while the pixels are still bytes
+    order = CALLBACK_ORDER['NormalizeCB']
     def __init__(self, mean, std): self.mean, self.std = mean, std
     def before_fit(self, learn):
         shape = (1, -1, 1, 1)
@@ -305,8 +352,8 @@ class NormalizeCB(Callback):
 
 # %% ../nbs/03_train.ipynb #79adf427
 class SeedCB(Callback):
-    "At the start of each epoch, seed every generator from `epoch_seed(seed, epoch, rank)`, and the training sampler by epoch."
-    order = -30
+    "Each epoch, seed every generator from `epoch_seed(seed, epoch, rank)`, and the training sampler by epoch."
+    order = CALLBACK_ORDER['SeedCB']
     def __init__(self, seed:int): self.seed = seed
     def before_epoch(self, learn):
         set_seed(epoch_seed(self.seed, learn.epoch, learn.rank.rank))
@@ -319,8 +366,10 @@ HISTORY_COLUMNS = ['epoch', 'lr', 'seconds'] + METRIC_COLUMNS
 
 def atomic_write(path, write):
     "Call `write(tmp_path)` and rename the result over `path`: readers see the old file or the new one."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent); os.close(fd)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    os.close(fd)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
@@ -330,19 +379,26 @@ def atomic_write(path, write):
     return path
 
 def _umask() -> int:
-    mask = os.umask(0); os.umask(mask); return mask
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 def write_text_atomic(path, text:str):
     "Write `text` to `path` atomically."
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 # %% ../nbs/03_train.ipynb #0576b425
+def csv_text(rows:list[dict], columns:list[str], header:list[str]|None=None) -> str:
+    "`rows` as CSV text: each row's values of `columns` (others left out), under `header` (default: `columns`)."
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator='\n')
+    writer.writerow(header or columns)
+    writer.writerows([row.get(column, '') for column in columns] for row in rows)
+    return out.getvalue()
+
 def history_csv(rows:list[dict]) -> str:
     "The history rows as CSV text with `HISTORY_COLUMNS`."
-    out = io.StringIO()
-    writer = csv.DictWriter(out, HISTORY_COLUMNS, extrasaction='ignore', lineterminator='\n')
-    writer.writeheader(); writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(rows, HISTORY_COLUMNS)
 
 def save_history(rows:list[dict], run_dir):
     "Write `history.csv` and `history.json` into `run_dir`."
@@ -365,7 +421,7 @@ class HistoryCB(Callback):
 # %% ../nbs/03_train.ipynb #06cd5927
 class ProgressCB(Callback):
     "A tqdm bar over each split's batches, with the loss of the latest batch."
-    order = -40
+    order = CALLBACK_ORDER['ProgressCB']
     def __init__(self, every:int=10): self.every = every
     def before_split(self, learn):
         learn.dl = self.bar = tqdm(learn.dl, desc=f'epoch {learn.epoch + 1}/{learn.n_epochs} {learn.split}',
@@ -376,7 +432,7 @@ class ProgressCB(Callback):
 
 class LogProgressCB(Callback):
     "One line per epoch and split, with images per second: progress for logs, where a redrawn bar floods the file."
-    order = 15  # after MetricsCB and PrintCB
+    order = CALLBACK_ORDER['LogProgressCB']
     def before_split(self, learn): self.start, self.seen = time.perf_counter(), 0
     def after_batch(self, learn): self.seen += len(learn.yb)
     def after_split(self, learn):
@@ -400,7 +456,8 @@ def resolve_progress(progress:str|bool='auto', stream=None) -> str:
     if progress is False or progress is None: progress = 'none'
     if progress not in PROGRESS: raise ValueError(f"unknown progress '{progress}' (use one of: {', '.join(PROGRESS)})")
     if progress != 'auto': return progress
-    if os.environ.get('KAGGLE_KERNEL_RUN_TYPE') == 'Batch' or os.environ.get('CI'): return 'log'  # Kaggle's "Save Version"
+    if os.environ.get('KAGGLE_KERNEL_RUN_TYPE') == 'Batch' or os.environ.get('CI'):
+        return 'log'  # Kaggle's "Save Version"
     if _in_notebook(): return 'bar'
     stream = stream or sys.stderr
     return 'bar' if getattr(stream, 'isatty', lambda: False)() else 'log'
@@ -408,7 +465,7 @@ def resolve_progress(progress:str|bool='auto', stream=None) -> str:
 # %% ../nbs/03_train.ipynb #e473d4f8
 class PrintCB(Callback):
     "Print the validation metrics after every epoch and 'Training complete.' at the end."
-    order = 10
+    order = CALLBACK_ORDER['PrintCB']
     def after_epoch(self, learn):
         m = learn.epoch_metrics
         print(f"epoch {learn.epoch + 1}/{learn.n_epochs} · train loss {m['train']['loss']:.4f} · "
@@ -435,9 +492,11 @@ def _is_pickle(path) -> bool:
 
 def _unpickle_refused(path) -> CheckpointError:
     return CheckpointError(
-        f"{path} holds pickled Python objects (e.g. a whole model saved with torch.save(model)); birdclf refuses to unpickle "
-        "them because that can run arbitrary code. If you trust the file, convert it once with "
-        "birdclf.train.convert_checkpoint(path, new_path, arch, classes)")
+        f"{path} holds pickled Python objects (e.g. a whole model saved with torch.save(model)); "
+        "birdclf refuses to unpickle them because that can run arbitrary code. "
+        "If you trust the file, convert it once with "
+        "birdclf.train.convert_checkpoint(path, new_path, arch, classes)"
+    )
 
 def read_checkpoint(path) -> dict:
     "The checkpoint dict in `path`, read safely with `weights_only=True`."
@@ -445,10 +504,13 @@ def read_checkpoint(path) -> dict:
     if not path.is_file(): raise CheckpointError(f"checkpoint not found: {path}")
     try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError:
-        if not _is_pickle(path): raise CheckpointError(f"{path} is not a readable checkpoint (not a torch file)") from None
+        if not _is_pickle(path):
+            raise CheckpointError(f"{path} is not a readable checkpoint (not a torch file)") from None
         raise _unpickle_refused(path) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or not a torch file): {str(e).splitlines()[0]}") from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated or not a torch file): {str(e).splitlines()[0]}"
+        ) from None
     if not isinstance(ckpt, dict) or 'format_version' not in ckpt or 'model' not in ckpt:
         raise CheckpointError(f"{path} is a torch file but not a birdclf checkpoint")
     if ckpt['format_version'] not in READABLE_VERSIONS:
@@ -474,11 +536,15 @@ def load_checkpoint(path, device='cpu') -> nn.Module:
 # %% ../nbs/03_train.ipynb #4aa2eac2
 def convert_checkpoint(src, dest, arch:str, classes:list, image_size:int|None=None, trust:bool=False) -> Path:
     "Save the state_dict of the trusted pickled model in `src` as a safe birdclf checkpoint `dest`."
-    if not trust: raise CheckpointError(f"converting {src} unpickles it, which can run code in it: pass trust=True only for a file you trust")
+    if not trust:
+        raise CheckpointError(
+            f"converting {src} unpickles it, which can run code in it: pass trust=True only for a file you trust"
+        )
     obj = torch.load(src, map_location='cpu', weights_only=False)
     state = obj.state_dict() if isinstance(obj, nn.Module) else obj
     spec = arch_config(arch)
-    model = create_model(arch, len(classes)); model.load_state_dict(state)
+    model = create_model(arch, len(classes))
+    model.load_state_dict(state)
     meta = dict(arch=arch, arch_kwargs={}, classes=list(classes), image_size=image_size or spec['image_size'],
                 mean=spec['mean'], std=spec['std'], interpolation=spec['interpolation'])
     return save_checkpoint(dest, model, meta, epoch=0)
@@ -502,7 +568,9 @@ HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @contextlib.contextmanager
 def sigint_deferred():
     "Hold a Ctrl-C (SIGINT) or a SIGTERM that arrives inside the block, and deliver it when the block is done."
-    if threading.current_thread() is not threading.main_thread(): yield; return
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     held = [s for s in HELD_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
     caught = []
     previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
@@ -514,7 +582,7 @@ def sigint_deferred():
 # %% ../nbs/03_train.ipynb #40c93bee
 class CheckpointCB(Callback):
     "After every epoch: `best.pt` when `monitor` improved, then `last.pt` with the full training state."
-    order = 20
+    order = CALLBACK_ORDER['CheckpointCB']
     def __init__(self, run_dir, meta:dict, config:dict|None=None, monitor:str='val_accuracy'):
         self.run_dir, self.meta, self.config, self.monitor = Path(run_dir), meta, config or {}, monitor
     def after_epoch(self, learn):
@@ -523,14 +591,15 @@ class CheckpointCB(Callback):
             if best_epoch(learn.history, self.monitor) == epoch:
                 save_checkpoint(self.run_dir/'best.pt', learn.model, self.meta, epoch=epoch, **common,
                                 value=learn.history[-1][self.monitor])
-            save_checkpoint(self.run_dir/'last.pt', learn.model, self.meta, epoch=epoch, **common, history=learn.history,
-                            optimizer=learn.opt.state_dict(), scaler=learn.scaler.state_dict(), rng=rng_state())
+            save_checkpoint(self.run_dir/'last.pt', learn.model, self.meta, epoch=epoch, **common,
+                            history=learn.history, optimizer=learn.opt.state_dict(),
+                            scaler=learn.scaler.state_dict(), rng=rng_state())
             learn.saved_epoch = epoch
 
 # %% ../nbs/03_train.ipynb #5a3ee72c
 class EarlyStoppingCB(Callback):
     "Stop when `monitor` has not improved for `patience` epochs."
-    order = 30
+    order = CALLBACK_ORDER['EarlyStoppingCB']
     def __init__(self, monitor:str='val_accuracy', patience:int=3): self.monitor, self.patience = monitor, patience
     def after_epoch(self, learn):
         waited = learn.epoch + 1 - best_epoch(learn.history, self.monitor)
@@ -549,8 +618,8 @@ def load_optimizer_state(opt, state:dict):
     for group, own in zip(opt.param_groups, flags): group.update(own)
 
 class ResumeCB(Callback):
-    "Restore model, optimiser, scaler, history, RNG states and epoch from a `last.pt` checkpoint dict; `notes` say what changed."
-    order = 100
+    "Restore model, optimiser, scaler, history, RNG states and epoch from a `last.pt` dict; `notes` say what changed."
+    order = CALLBACK_ORDER['ResumeCB']
     def __init__(self, ckpt:dict): self.ckpt, self.notes = ckpt, []
     def before_fit(self, learn):
         ckpt = self.ckpt
@@ -591,8 +660,10 @@ def _check_options(c:dict):
     "One-line errors for option values that cannot work."
     for key, known in (('opt', OPTIMIZERS), ('sched', SCHEDULES)):
         if c[key] not in known: raise ValueError(f"unknown {key} '{c[key]}' (use one of: {', '.join(known)})")
-    monitor_mode(c['monitor']); arch_config(c['arch'])
-    if not 0 <= c['label_smoothing'] < 1: raise ValueError(f"label_smoothing must be in [0, 1), got {c['label_smoothing']}")
+    monitor_mode(c['monitor'])
+    arch_config(c['arch'])
+    if not 0 <= c['label_smoothing'] < 1:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {c['label_smoothing']}")
     for key in ('epochs', 'batch_size', 'lr', 'clip', 'patience', 'image_size'):
         if c[key] is not None and c[key] <= 0: raise ValueError(f"{key} must be greater than 0, got {c[key]}")
     if c['freeze_epochs'] < 0: raise ValueError(f"freeze_epochs must be 0 or more, got {c['freeze_epochs']}")
@@ -656,7 +727,8 @@ def _model(c:dict, dls, device, rank:Rank) -> nn.Module:
     "The run's model, checked against the image size; BatchNorm synchronised across processes with `sync_bn`."
     model = create_model(c['arch'], dls.num_classes, pretrained=c['pretrained'], weights=c['weights'])
     if c['image_size'] < getattr(model, 'min_size', 1):
-        raise ValueError(f"{c['arch']} needs images of at least {model.min_size}x{model.min_size} pixels; got an image size of {c['image_size']}")
+        raise ValueError(f"{c['arch']} needs images of at least {model.min_size}x{model.min_size} pixels; "
+                         f"got an image size of {c['image_size']}")
     return rank.sync_batchnorm(model, device) if c['sync_bn'] else model
 
 # %% ../nbs/03_train.ipynb #a2d6d7e0
@@ -672,7 +744,8 @@ def cudnn_benchmark(enabled:bool):
 def _resolved(device, dtype, rank:Rank, fused:bool) -> dict:
     "What `auto` and the machine decided for this run: stored in config.json and compared on resume."
     name = torch.cuda.get_device_name(device) if device.type == 'cuda' else device.type
-    return dict(device=device.type, device_name=name, precision=precision_name(dtype), processes=rank.world, fused=fused)
+    return dict(device=device.type, device_name=name, precision=precision_name(dtype), processes=rank.world,
+                fused=fused)
 
 def _resolved_changes(before:dict|None, now:dict) -> list[str]:
     "Notes on what differs between the run's stored `resolved` settings and this machine's."
@@ -717,7 +790,8 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
         set_seed(c['seed'])
         dls = _data(c, spec, device, rank)
         if ckpt and dls.classes != ckpt['classes']:
-            raise DataError(f"the classes in {c['data_dir']} differ from the run's: {', '.join(sorted(set(dls.classes) ^ set(ckpt['classes'])))}")
+            differing = ', '.join(sorted(set(dls.classes) ^ set(ckpt['classes'])))
+            raise DataError(f"the classes in {c['data_dir']} differ from the run's: {differing}")
         model = _model(c, dls, device, rank)
         dtype = resolve_precision(c['precision'], device)
         fused = dtype != torch.float16  # a fused optimiser under an fp16 GradScaler can step on uninitialised state
@@ -756,15 +830,21 @@ def train(data_dir, out='runs/run', progress:str|bool='auto', cbs=(), overwrite:
 
 # %% ../nbs/03_train.ipynb #c932ffcf
 def _resume_config(c:dict, done:int, data_dir=None, **options) -> dict:
-    "The stored config `c` (options added since it was written take their defaults), checked against what the user passed again."
+    "The stored config `c` (options added since take their defaults), checked against the options passed again."
     c = {**TRAIN_DEFAULTS, **c}
     if data_dir is not None: c['data_dir'] = str(Path(data_dir).resolve())
     for key, value in options.items():
         if key not in TRAIN_DEFAULTS: raise TypeError(f"unknown training option: {key}")
         if value is None or value == c.get(key): continue
-        if key != 'epochs': raise ValueError(f"{key}={value} differs from the run's stored {key}={c.get(key)}; a resumed run keeps its options")
+        if key != 'epochs':
+            raise ValueError(
+                f"{key}={value} differs from the run's stored {key}={c.get(key)}; a resumed run keeps its options"
+            )
         c['epochs'] = value
-    if done >= c['epochs']: raise ValueError(f"the run already finished its {done} epochs; pass a larger epochs to train further")
+    if done >= c['epochs']:
+        raise ValueError(
+            f"the run already finished its {done} epochs; pass a larger epochs to train further"
+        )
     return c
 
 def resume(run_dir, data_dir=None, progress:str|bool='auto', cbs=(), rank:Rank|None=None, **options) -> Learner:
