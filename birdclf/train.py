@@ -278,9 +278,8 @@ class ClipCB(Callback):
     def __init__(self, max_norm:float): self.max_norm = max_norm
     def before_step(self, learn):
         learn.scaler.unscale_(learn.opt)
-        learn.grad_norm = nn.utils.clip_grad_norm_(
-            learn.model.parameters(), self.max_norm
-        )  # a tensor: no wait for a GPU
+        # a tensor: no wait for a GPU
+        learn.grad_norm = nn.utils.clip_grad_norm_(learn.model.parameters(), self.max_norm)
 
 # %% ../nbs/03_train.ipynb #b80042a8
 PRECISIONS = ('auto', '32', 'bf16', '16')
