@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision import transforms
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'AUGMENTATIONS', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB',
-           'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN', 'MAX_WORKERS', 'SPLITS', 'seed_transforms',
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'AUG_SPECS', 'AUGMENTATIONS', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES',
+           'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN', 'MAX_WORKERS', 'SPLITS', 'seed_transforms',
            'train_transforms', 'DataError', 'BadImageError', 'is_hidden', 'is_image_file', 'synthetic_image_folder',
            'find_images', 'open_image', 'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images',
            'DataSplits', 'stratified_split', 'load_splits', 'write_split_files', 'seeded_item', 'ImageDataset',
@@ -33,34 +33,65 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 INTERPOLATIONS = ('bilinear', 'bicubic', 'nearest')
 
 def _interp(name:str) -> transforms.InterpolationMode:
-    if name not in INTERPOLATIONS: raise ValueError(f"unknown interpolation '{name}' (use one of: {', '.join(INTERPOLATIONS)})")
+    "torchvision's interpolation mode called `name`, one of `INTERPOLATIONS`."
+    if name not in INTERPOLATIONS:
+        raise ValueError(f"unknown interpolation '{name}' (use one of: {', '.join(INTERPOLATIONS)})")
     return transforms.InterpolationMode(name)
 
-def seed_transforms(image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear'):
+def seed_transforms(image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                    interpolation:str='bilinear'):
     "The seed's pipeline: Resize to a square (with `interpolation`) → ToTensor → Normalize(mean, std)."
     return transforms.Compose([transforms.Resize((image_size, image_size), _interp(interpolation)),
                                transforms.ToTensor(),
                                transforms.Normalize(mean, std)])
 
-# %% ../nbs/00_data.ipynb #406a4388
-AUGMENTATIONS = ('none', 'light', 'strong')
+# %% ../nbs/00_data.ipynb #e975c462
+# min_scale: the smallest crop, as a share of the image's area; flip: a random horizontal flip;
+# jitter: brightness, contrast and saturation jitter, or None for TrivialAugmentWide instead;
+# erase_p: the probability of erasing a random rectangle
+AUG_SPECS = {
+    'light': dict(min_scale=0.6, flip=True, jitter=0.2, erase_p=0.0),
+    'strong': dict(min_scale=0.35, flip=True, jitter=None, erase_p=0.25),
+}
+AUGMENTATIONS = ('none', *AUG_SPECS)
 
-def train_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear'):
+# %% ../nbs/00_data.ipynb #5ad891b6
+def _aug_steps(tv, aug:str, image_size:int, interpolation:str, **crop_kwargs) -> list:
+    "The steps of `AUG_SPECS[aug]` before the conversion to float, built with `tv` (`transforms` or v2)."
+    if aug not in AUG_SPECS:
+        raise ValueError(f"unknown augmentation '{aug}' (use one of: {', '.join(AUGMENTATIONS)})")
+    spec = AUG_SPECS[aug]
+    steps = [tv.RandomResizedCrop(image_size, scale=(spec['min_scale'], 1.0),
+                                  interpolation=_interp(interpolation), **crop_kwargs)]
+    if spec['flip']: steps.append(tv.RandomHorizontalFlip())
+    jitter = spec['jitter']
+    return steps + [tv.ColorJitter(jitter, jitter, jitter) if jitter else tv.TrivialAugmentWide()]
+
+# %% ../nbs/00_data.ipynb #49014939
+def _erasing(tv, aug:str, **kwargs) -> list:
+    "`[RandomErasing]` with the probability of `AUG_SPECS[aug]`, built with `tv`; `[]` where it does not erase."
+    p = AUG_SPECS[aug]['erase_p']
+    return [tv.RandomErasing(p=p, **kwargs)] if p else []
+
+# %% ../nbs/00_data.ipynb #406a4388
+def train_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                     interpolation:str='bilinear'):
     "Training-time transforms: the seed's pipeline with `aug` augmentation ('none', 'light' or 'strong')."
     if aug == 'none': return seed_transforms(image_size, mean, std, interpolation)
-    if aug not in AUGMENTATIONS: raise ValueError(f"unknown augmentation '{aug}' (use one of: {', '.join(AUGMENTATIONS)})")
-    light = aug == 'light'
-    steps = [transforms.RandomResizedCrop(image_size, scale=(0.6 if light else 0.35, 1.0), interpolation=_interp(interpolation)), transforms.RandomHorizontalFlip()]
-    steps += [transforms.ColorJitter(0.2, 0.2, 0.2)] if light else [transforms.TrivialAugmentWide()]
+    steps = _aug_steps(transforms, aug, image_size, interpolation)
     steps += [transforms.ToTensor(), transforms.Normalize(mean, std)]
-    return transforms.Compose(steps + ([] if light else [transforms.RandomErasing(p=0.25)]))
+    return transforms.Compose(steps + _erasing(transforms, aug))
 
 # %% ../nbs/00_data.ipynb #6ed9340d
 class DataError(ValueError):
     "A problem with the user's data folder, explained in one line."
 
 class BadImageError(DataError):
-    "An image file that cannot be used: empty, truncated, not an image, or absurdly large."
+    "An unusable image file (empty, truncated, not an image, absurdly large): its `path` and the `reason`."
+    def __init__(self, path, reason:str|None=None):
+        # One argument is a whole message: how a DataLoader re-raises a worker's error.
+        super().__init__(str(path) if reason is None else f"{path}: {reason}")
+        self.path, self.reason = (None, None) if reason is None else (Path(path), reason)
 
 # %% ../nbs/00_data.ipynb #d278b66b
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
@@ -75,6 +106,8 @@ def is_image_file(path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 # %% ../nbs/00_data.ipynb #c68c81bd
+_NOISE = 20  # each pixel of a synthetic image is its class colour ± _NOISE
+
 def synthetic_image_folder(root, classes=('blue', 'red', 'yellow'), splits=('train', 'val'), n:int=4,
                            size:int=16, ext:str='.png') -> Path:
     "Write `n` small coloured images per class and split under `root/split/class/`; returns `root`."
@@ -82,9 +115,10 @@ def synthetic_image_folder(root, classes=('blue', 'red', 'yellow'), splits=('tra
     for split in splits:
         for ci, cls in enumerate(classes):
             (root/split/cls).mkdir(parents=True, exist_ok=True)
-            base = np.array([(ci * 97) % 256, (ci * 57 + 80) % 256, (ci * 181 + 30) % 256])
+            base = np.array([(ci * 97) % 256, (ci * 57 + 80) % 256, (ci * 181 + 30) % 256])  # apart
             for i in range(n):
-                pixels = np.clip(base + rng.integers(-20, 21, (size, size, 3)), 0, 255).astype(np.uint8)
+                noise = rng.integers(-_NOISE, _NOISE + 1, (size, size, 3))
+                pixels = np.clip(base + noise, 0, 255).astype(np.uint8)
                 Image.fromarray(pixels).save(root/split/cls/f'{cls}_{i:03d}{ext}')
     return root
 
@@ -98,7 +132,8 @@ def find_images(split_dir) -> dict[str, list[Path]]:
         found[cls] = []
         for dirpath, dirnames, filenames in os.walk(split_dir/cls):
             dirnames[:] = sorted(d for d in dirnames if not is_hidden(d))
-            found[cls] += [Path(dirpath)/f for f in sorted(filenames) if is_image_file(f) and not is_hidden(f)]
+            images = [f for f in sorted(filenames) if is_image_file(f) and not is_hidden(f)]
+            found[cls] += [Path(dirpath)/f for f in images]
     return found
 
 # %% ../nbs/00_data.ipynb #5c7901e6
@@ -108,59 +143,83 @@ MAX_PIXELS = 89_478_485        # Pillow's default warning limit (about 9459 x 94
 def open_image(path) -> Image.Image:
     "Open `path` lazily (header only), refusing empty files, non-images and decompression bombs."
     path = Path(path)
-    if path.stat().st_size == 0: raise BadImageError(f"{path}: empty file (0 bytes)")
+    if path.stat().st_size == 0: raise BadImageError(path, "empty file (0 bytes)")
     try: im = Image.open(path)
-    except Image.DecompressionBombError:
-        raise BadImageError(f"{path}: header claims over {2 * MAX_PIXELS:,} pixels (decompression bomb?)") from None
+    except Image.DecompressionBombError:  # Pillow itself refuses twice its warning limit
+        bomb = f"header claims over {2 * MAX_PIXELS:,} pixels (decompression bomb?)"
+        raise BadImageError(path, bomb) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise BadImageError(f"{path}: not an image Pillow can read") from None
+        raise BadImageError(path, "not an image Pillow can read") from None
     if im.width * im.height > MAX_PIXELS:
         im.close()
-        raise BadImageError(f"{path}: {im.width}x{im.height} pixels is over the {MAX_PIXELS:,}-pixel limit (decompression bomb?)")
+        too_big = f"{im.width}x{im.height} pixels is over the {MAX_PIXELS:,}-pixel limit (decompression bomb?)"
+        raise BadImageError(path, too_big)
     return im
 
 # %% ../nbs/00_data.ipynb #f84d5b6a
+_ALPHA_MODES = ('RGBA', 'LA', 'PA', 'RGBa', 'La')
+_WORD_TO_BYTE = 65535 / 255  # 16-bit to 8-bit values
+
 def _has_alpha(im:Image.Image) -> bool:
-    return im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or (im.mode == 'P' and 'transparency' in im.info)
+    "Is `im` transparent anywhere (an alpha channel, or a palette with a transparent colour)?"
+    return im.mode in _ALPHA_MODES or (im.mode == 'P' and 'transparency' in im.info)
 
 def to_rgb(im:Image.Image) -> Image.Image:
     "`im` as upright 8-bit RGB: EXIF orientation applied, transparency on `NEUTRAL_RGB`, 16-bit scaled."
     im = ImageOps.exif_transpose(im)
     if im.mode.startswith('I') or im.mode == 'F':  # 16/32-bit greyscale: scale 0..65535 to 0..255
-        im = Image.fromarray((np.asarray(im, dtype=np.float64) / 257).clip(0, 255).round().astype(np.uint8))
+        scaled = np.asarray(im, dtype=np.float64) / _WORD_TO_BYTE
+        im = Image.fromarray(scaled.clip(0, 255).round().astype(np.uint8))
     if _has_alpha(im):
         background = Image.new('RGBA', im.size, NEUTRAL_RGB + (255,))
         return Image.alpha_composite(background, im.convert('RGBA')).convert('RGB')
     return im.convert('RGB')
 
+# %% ../nbs/00_data.ipynb #ac1804d7
 def load_rgb(path, draft_size:int|None=None) -> Image.Image:
-    "Decode the image at `path` to RGB; with `draft_size`, JPEGs may decode at a reduced scale (≥ that size)."
+    "Decode the image at `path` to RGB; with `draft_size`, JPEGs may decode smaller (≥ that size)."
     with open_image(path) as im:
         if draft_size and im.format == 'JPEG': im.draft('RGB', (draft_size, draft_size))
         try: return to_rgb(im)
         except (OSError, SyntaxError, ValueError) as e:
-            raise BadImageError(f"{path}: truncated or corrupt image ({str(e).splitlines()[0]})") from None
+            first_line = str(e).splitlines()[0]
+            raise BadImageError(path, f"truncated or corrupt image ({first_line})") from None
 
 # %% ../nbs/00_data.ipynb #43315762
+# A PNG starts with an 8-byte signature, then its IHDR chunk: length (4 bytes), type (4),
+# width (4), height (4), five 1-byte fields and the CRC (4) of type and data.
+_PNG_SIZE, _IHDR_TYPE_AND_DATA, _IHDR_CRC = slice(16, 24), slice(12, 29), slice(29, 33)
+
 def forge_png_size(path, width:int, height:int):
     "Rewrite the size in a PNG's header (with a valid CRC): a decompression bomb for tests."
     data = bytearray(Path(path).read_bytes())
-    data[16:24] = struct.pack('>II', width, height)
-    data[29:33] = struct.pack('>I', zlib.crc32(bytes(data[12:29])))
+    data[_PNG_SIZE] = struct.pack('>II', width, height)
+    data[_IHDR_CRC] = struct.pack('>I', zlib.crc32(bytes(data[_IHDR_TYPE_AND_DATA])))
     Path(path).write_bytes(bytes(data))
 
 # %% ../nbs/00_data.ipynb #34def2b2
+_CHECK_DRAFT_SIZE = 32  # JPEGs are checked at a reduced scale: every byte read, less work
+
 def image_problem(path) -> str|None:
     "Why the image at `path` cannot be used, or None when it decodes."
-    try: load_rgb(path, draft_size=32)
-    except BadImageError as e: return str(e).split(': ', 1)[-1]
-    except Exception as e: return f"unreadable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    try: load_rgb(path, draft_size=_CHECK_DRAFT_SIZE)
+    except BadImageError as e: return e.reason
+    except Exception as e:
+        first_line = str(e).splitlines()[0] if str(e) else ''
+        return f"unreadable ({type(e).__name__}: {first_line})"
     return None
+
+# %% ../nbs/00_data.ipynb #04a315e7
+_MAX_THREADS = 8
+
+def _pool_size() -> int:
+    "Threads for decoding: the cores and two more (decoding also waits for the disk), `_MAX_THREADS` at most."
+    return min(_MAX_THREADS, (os.cpu_count() or 1) + 2)
 
 def find_bad_images(paths, threads:int|None=None) -> dict[Path, str]:
     "{path: reason} for every image in `paths` that cannot be decoded."
     paths = list(paths)
-    with ThreadPoolExecutor(threads or min(8, (os.cpu_count() or 1) + 2)) as pool:
+    with ThreadPoolExecutor(threads or _pool_size()) as pool:
         problems = pool.map(image_problem, paths)
     return {p: why for p, why in zip(paths, problems) if why}
 
@@ -186,41 +245,78 @@ def _usable(found:dict, bad:dict) -> dict:
     "`found` with the bad files removed."
     return {cls: [p for p in paths if p not in bad] for cls, paths in found.items()}
 
+# %% ../nbs/00_data.ipynb #4eed1b34
+def _split_folders(data_dir:Path) -> tuple[Path, Path|None]:
+    "The training folder and the validation folder (None when validation is split from training)."
+    train_dir = _train_dir(data_dir)
+    has_val = train_dir != data_dir and (data_dir/'val').is_dir()
+    return train_dir, (data_dir/'val' if has_val else None)
+
 # %% ../nbs/00_data.ipynb #100b8813
 def stratified_split(items:list, val_pct:float=0.2, seed:int=0) -> tuple[list, list]:
-    "Split `(path, label)` items into train and val: `val_pct` of each label (at least 1 when it has 2+), seeded."
+    "Split `(path, label)` items into train and val: `val_pct` of each label (1 at least of 2+)."
     if not 0 < val_pct < 1: raise DataError(f"val_pct must be between 0 and 1, got {val_pct}")
     rng, train, val = random.Random(seed), [], []
     for label in sorted({l for _, l in items}):
         group = sorted(it for it in items if it[1] == label)
         rng.shuffle(group)
         n_val = max(1, round(len(group) * val_pct)) if len(group) > 1 else 0
-        val += group[:n_val]; train += group[n_val:]
+        val += group[:n_val]
+        train += group[n_val:]
     return sorted(train), sorted(val)
+
+# %% ../nbs/00_data.ipynb #d4c2b80a
+def _bad_among(paths:list, bad_files:dict|None) -> dict:
+    "{path: reason} for the unusable files among `paths`: decoded now, or looked up in `bad_files`."
+    if bad_files is None: return find_bad_images(paths)
+    return {p: bad_files[p] for p in paths if p in bad_files}
+
+# %% ../nbs/00_data.ipynb #7527c6d6
+def _class_index(train_found:dict, train_dir:Path) -> tuple[list, list]:
+    "The classes with usable training images (two at least) and a note for each class folder left out."
+    classes = [c for c, paths in train_found.items() if paths]
+    left_out = [c for c, paths in train_found.items() if not paths]
+    notes = [f"class folder {train_dir/c} has no usable images: left out" for c in left_out]
+    if not classes:
+        looked_for = ', '.join(IMAGE_EXTENSIONS)
+        raise DataError(f"no images in {train_dir} (looked for {looked_for} in its class folders)")
+    if len(classes) < 2:
+        raise DataError(f"{train_dir} has one class ({classes[0]}); a classifier needs at least two")
+    return classes, notes
+
+# %% ../nbs/00_data.ipynb #7bb985cc
+def _labelled(found:dict, classes:list, folder) -> list:
+    "`(path, label)` pairs of `found`, labelled with `classes`; a class they lack is an error naming `folder`."
+    unknown = [c for c, paths in found.items() if paths and c not in classes]
+    if unknown:
+        raise DataError(f"{folder} has class(es) that the training set lacks: {', '.join(unknown)}")
+    return [(p, classes.index(c)) for c, paths in found.items() for p in paths]
+
+# %% ../nbs/00_data.ipynb #f6894e77
+def _bad_files_note(bad:dict, root:Path, shown:int=3) -> str:
+    "One line: how many unusable files were skipped, and the first `shown` (relative to `root`) and why."
+    listed = '; '.join(f"{os.path.relpath(p, root)} ({why})" for p, why in list(bad.items())[:shown])
+    more = ' …' if len(bad) > shown else ''
+    return f"{len(bad)} unusable image file(s) skipped: {listed}{more}"
 
 # %% ../nbs/00_data.ipynb #af2d5a3c
 def load_splits(data_dir, val_pct:float=0.2, seed:int=0, bad_files:dict|None=None) -> DataSplits:
     "Find, check and label the training and validation images of `data_dir` with one class index."
-    data_dir = Path(data_dir); train_dir = _train_dir(data_dir)
-    val_dir = data_dir/'val' if train_dir != data_dir and (data_dir/'val').is_dir() else None
+    data_dir = Path(data_dir)
+    train_dir, val_dir = _split_folders(data_dir)
     found = {'train': find_images(train_dir), 'val': find_images(val_dir) if val_dir else {}}
     all_paths = [p for split in found.values() for paths in split.values() for p in paths]
-    bad = find_bad_images(all_paths) if bad_files is None else {p: bad_files[p] for p in all_paths if p in bad_files}
+    bad = _bad_among(all_paths, bad_files)
     train_found, val_found = _usable(found['train'], bad), _usable(found['val'], bad)
-    classes = [c for c, paths in train_found.items() if paths]
-    notes = [f"class folder {train_dir/c} has no usable images: left out" for c, paths in train_found.items() if not paths]
-    if not classes: raise DataError(f"no images in {train_dir} (looked for {', '.join(IMAGE_EXTENSIONS)} in its class folders)")
-    if len(classes) < 2: raise DataError(f"{train_dir} has one class ({classes[0]}); a classifier needs at least two")
-    unknown = [c for c, paths in val_found.items() if paths and c not in classes]
-    if unknown: raise DataError(f"{val_dir} has class(es) that the training set lacks: {', '.join(unknown)}")
-    train = [(p, i) for i, c in enumerate(classes) for p in train_found[c]]
-    val = [(p, classes.index(c)) for c, paths in val_found.items() for p in paths]
+    classes, notes = _class_index(train_found, train_dir)
+    train, val = _labelled(train_found, classes, train_dir), _labelled(val_found, classes, val_dir)
     if val_dir is None:
         train, val = stratified_split(train, val_pct, seed)
-        notes.append(f"no val/ folder: {len(val)} of the training images ({val_pct:.0%} per class, seed {seed}) are held out for validation")
-    if not val: raise DataError(f"no validation images: {val_dir or train_dir} has none that can be used")
-    if bad: notes.append(f"{len(bad)} unusable image file(s) skipped: " + '; '.join(f"{os.path.relpath(p, data_dir)} ({why})" for p, why in list(bad.items())[:3])
-                         + (' …' if len(bad) > 3 else ''))
+        notes.append(f"no val/ folder: {len(val)} of the training images "
+                     f"({val_pct:.0%} per class, seed {seed}) are held out for validation")
+    if not val:
+        raise DataError(f"no validation images: {val_dir or train_dir} has none that can be used")
+    if bad: notes.append(_bad_files_note(bad, data_dir))
     return DataSplits(data_dir, classes, train, val, bad, notes, val_dir is None)
 
 # %% ../nbs/00_data.ipynb #40135bbf
@@ -241,14 +337,20 @@ def write_split_files(splits:DataSplits, run_dir) -> list[Path]:
 # %% ../nbs/00_data.ipynb #dc3ec9e5
 @contextlib.contextmanager
 def seeded_item(key):
-    "Yield the index in `key`; where `key` is `(index, seed)`, draw the random augmentation inside from `seed`."
-    if not isinstance(key, tuple): yield key; return
+    "Yield the index in `key`; where `key` is `(index, seed)`, the random draws inside come from `seed`."
+    if not isinstance(key, tuple):
+        yield key
+        return
     index, seed = key
     torch_state, python_state = torch.get_rng_state(), random.getstate()
-    torch.manual_seed(seed); random.seed(seed)
+    torch.manual_seed(seed)
+    random.seed(seed)
     try: yield index
-    finally: torch.set_rng_state(torch_state); random.setstate(python_state)
+    finally:
+        torch.set_rng_state(torch_state)
+        random.setstate(python_state)
 
+# %% ../nbs/00_data.ipynb #1a2d2fe3
 class ImageDataset(Dataset):
     "Images from `(path, label)` pairs, decoded to RGB and passed through `transform`."
     def __init__(self, items, classes, transform=None):
@@ -266,8 +368,10 @@ class ImageDataset(Dataset):
 def image_datasets(splits:DataSplits, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                    aug:str='none', interpolation:str='bilinear') -> dict[str, ImageDataset]:
     "Training (augmented with `aug`) and validation datasets for `splits`."
-    return {'train': ImageDataset(splits.train, splits.classes, train_transforms(image_size, aug, mean, std, interpolation)),
-            'val': ImageDataset(splits.val, splits.classes, seed_transforms(image_size, mean, std, interpolation))}
+    train_tfm = train_transforms(image_size, aug, mean, std, interpolation)
+    val_tfm = seed_transforms(image_size, mean, std, interpolation)
+    return {'train': ImageDataset(splits.train, splits.classes, train_tfm),
+            'val': ImageDataset(splits.val, splits.classes, val_tfm)}
 
 # %% ../nbs/00_data.ipynb #2b0d8100
 def cache_dir() -> Path:
@@ -280,41 +384,44 @@ CACHE_VERSION = 1
 CACHE_MARGIN = 1.15
 
 def cache_image_size(image_size:int, aug:str='none') -> int:
-    "Side of the cached square images: `image_size` without augmentation, `CACHE_MARGIN` larger with it."
+    "Side of the cached square images: `image_size` without augmentation, `CACHE_MARGIN` times it with."
     return image_size if aug == 'none' else round(image_size * CACHE_MARGIN)
 
+# %% ../nbs/00_data.ipynb #90ae70a3
 def cache_key(paths, size:int, interpolation:str='bilinear') -> str:
-    "A hash of `paths` (with each file's size and modification time), the cached `size` and `interpolation`."
+    "A hash of `paths` (with each file's size and modification time), the `size` and `interpolation`."
     h = hashlib.sha256(f'birdclf-decoded-v{CACHE_VERSION} {size} {interpolation}\n'.encode())
     for p in paths:
         st = os.stat(p)
         h.update(f'{os.path.abspath(p)}\t{st.st_size}\t{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()[:24]
 
+# %% ../nbs/00_data.ipynb #5170b48d
 def decode_square(path, size:int, interpolation:str='bilinear') -> np.ndarray:
-    "The image at `path` as RGB, resized to `size`×`size` exactly as `seed_transforms` resizes it: (H, W, 3) uint8."
-    return np.asarray(transforms.functional.resize(load_rgb(path), [size, size], _interp(interpolation)))
+    "The image at `path` as RGB, resized to `size`×`size` as `seed_transforms` does: (H, W, 3) uint8."
+    resized = transforms.functional.resize(load_rgb(path), [size, size], _interp(interpolation))
+    return np.asarray(resized)
 
 # %% ../nbs/00_data.ipynb #bfa7849d
-def _pool_size() -> int: return min(8, (os.cpu_count() or 1) + 2)
-
 def _build_cache(dest:Path, paths:list, size:int, interpolation:str):
-    "Decode `paths` into `dest/images.npy` with a thread pool; written in a temporary folder, then renamed."
+    "Decode `paths` into `dest/images.npy` on a thread pool; written in a temporary folder, then renamed."
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent))
     try:
         arr = np.lib.format.open_memmap(tmp/'images.npy', 'w+', np.uint8, (len(paths), size, size, 3))
         def fill(i): arr[i] = decode_square(paths[i], size, interpolation)
         with ThreadPoolExecutor(_pool_size()) as pool: list(pool.map(fill, range(len(paths))))
-        arr.flush(); del arr
+        arr.flush()
+        del arr
         (tmp/'paths.txt').write_text(''.join(f'{os.path.abspath(p)}\n' for p in paths))
         try: os.replace(tmp, dest)
         except OSError:  # another process finished the same cache first
             if not (dest/'images.npy').is_file(): raise
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
+# %% ../nbs/00_data.ipynb #2558f3f2
 def decoded_cache(paths, size:int, interpolation:str='bilinear', root=None) -> Path:
-    "The `.npy` file of `paths` decoded and resized to `size`×`size`, built under `root/decoded` (default `cache_dir()`) if needed."
+    "The `.npy` file of `paths` decoded at `size`×`size`, built if needed under `root` (or `cache_dir()`)."
     paths = [Path(p) for p in paths]
     if not paths: raise DataError("no images to cache")
     dest = Path(root or cache_dir())/'decoded'/cache_key(paths, size, interpolation)
@@ -323,43 +430,54 @@ def decoded_cache(paths, size:int, interpolation:str='bilinear', root=None) -> P
 
 # %% ../nbs/00_data.ipynb #3a4fd4e2
 class ToFloatNormalized:
-    "uint8 (C, H, W) tensor → float in [0, 1] normalised with `mean`, `std`: the arithmetic of `ToTensor` → `Normalize`, in NumPy."
+    "uint8 (C, H, W) tensor → float normalised with `mean`, `std`: `ToTensor` → `Normalize`, in NumPy."
     def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        self.mean, self.std = np.array(mean, np.float32).reshape(-1, 1, 1), np.array(std, np.float32).reshape(-1, 1, 1)
+        self.mean = np.array(mean, np.float32).reshape(-1, 1, 1)
+        self.std = np.array(std, np.float32).reshape(-1, 1, 1)
     def __call__(self, x:torch.Tensor) -> torch.Tensor:
         a = x.numpy().astype(np.float32)
-        a /= 255; a -= self.mean; a /= self.std
+        a /= 255
+        a -= self.mean
+        a /= self.std
         return torch.from_numpy(a)
+    def __repr__(self):
+        stats = [[round(float(v), 4) for v in a.ravel()] for a in (self.mean, self.std)]
+        return f'{type(self).__name__}(mean={stats[0]}, std={stats[1]})'
 
-def cached_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear',
-                      normalize:bool=True):
-    "`train_transforms` for cached uint8 tensors: augmentation with torchvision v2 on uint8, then (if `normalize`) to float, normalised."
+# %% ../nbs/00_data.ipynb #21b2a5be
+def cached_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                      interpolation:str='bilinear', normalize:bool=True):
+    "`train_transforms` for cached uint8 tensors: `AUG_SPECS[aug]` in torchvision v2, then to float."
     from torchvision.transforms import v2
-    norm = [ToFloatNormalized(mean, std)] if normalize else []  # else the GPU normalises: see `NormalizeCB`
+    # without `normalize` the batches stay uint8 and the GPU normalises them: see `NormalizeCB`
+    norm = [ToFloatNormalized(mean, std)] if normalize else []
     if aug == 'none': return norm[0] if norm else None  # the cache is already at image_size
-    if aug not in AUGMENTATIONS: raise ValueError(f"unknown augmentation '{aug}' (use one of: {', '.join(AUGMENTATIONS)})")
-    light = aug == 'light'
-    steps = [v2.RandomResizedCrop(image_size, scale=(0.6 if light else 0.35, 1.0), interpolation=_interp(interpolation), antialias=True),
-             v2.RandomHorizontalFlip(), v2.ColorJitter(0.2, 0.2, 0.2) if light else v2.TrivialAugmentWide()] + norm
-    mean_pixel = 0 if normalize else [round(m * 255) for m in mean]  # erased patches are the mean colour either way
-    return v2.Compose(steps + ([] if light else [v2.RandomErasing(p=0.25, value=mean_pixel)]))
+    steps = _aug_steps(v2, aug, image_size, interpolation, antialias=True) + norm
+    # erased patches are the mean colour, normalised or not
+    mean_pixel = 0 if normalize else [round(m * 255) for m in mean]
+    return v2.Compose(steps + _erasing(v2, aug, value=mean_pixel))
 
 # %% ../nbs/00_data.ipynb #23a77c62
 class CachedImageDataset(Dataset):
-    "Images of `(path, label)` pairs read from the `decoded_cache` file `file` (same order), through a tensor `transform`."
+    "Images of `(path, label)` pairs, read from their `decoded_cache` `file`, through a tensor `transform`."
     def __init__(self, items, classes, file, transform=None):
-        self.items, self.classes, self.file, self.transform = list(items), list(classes), Path(file), transform
+        self.items, self.classes, self.transform = list(items), list(classes), transform
+        self.file = Path(file)
         arr = np.load(self.file, mmap_mode='r')
-        if len(arr) != len(self.items): raise DataError(f"{self.file} holds {len(arr)} images, not {len(self.items)}")
+        if len(arr) != len(self.items):
+            raise DataError(f"{self.file} holds {len(arr)} images, not {len(self.items)}")
         self.shape, self.offset, self._fd = arr.shape[1:], arr.offset, None
         del arr
     def __len__(self): return len(self.items)
     def __getstate__(self): return {**self.__dict__, '_fd': None}
     def _read(self, offset:int, n:int) -> bytes:
-        if self._fd is None or self._fd[0] != os.getpid(): self._fd = (os.getpid(), open(self.file, 'rb'))
+        "`n` bytes of the file from `offset`, through this process's own handle."
+        if self._fd is None or self._fd[0] != os.getpid():  # a new worker process: a new handle
+            self._fd = (os.getpid(), open(self.file, 'rb'))
         f = self._fd[1]
         if hasattr(os, 'pread'): return os.pread(f.fileno(), n, offset)
-        f.seek(offset); return f.read(n)
+        f.seek(offset)
+        return f.read(n)
     def pixels(self, i:int) -> torch.Tensor:
         "Image `i` as a (3, H, W) uint8 tensor."
         n = int(np.prod(self.shape))
@@ -372,27 +490,35 @@ class CachedImageDataset(Dataset):
     @property
     def targets(self): return [label for _, label in self.items]
 
+# %% ../nbs/00_data.ipynb #9a73825f
 def cached_datasets(splits:DataSplits, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                    aug:str='none', interpolation:str='bilinear', root=None, normalize:bool=True) -> dict[str, CachedImageDataset]:
-    "`image_datasets` read from decoded-image caches under `root` (default `cache_dir()`); uint8 batches unless `normalize`."
-    def ds(items, size, aug):
+                    aug:str='none', interpolation:str='bilinear', root=None,
+                    normalize:bool=True) -> dict[str, CachedImageDataset]:
+    "`image_datasets` read from decoded-image caches under `root` (or `cache_dir()`); uint8 unless `normalize`."
+    def dataset(items, size, aug):
         file = decoded_cache([p for p, _ in items], size, interpolation, root)
-        return CachedImageDataset(items, splits.classes, file, cached_transforms(image_size, aug, mean, std, interpolation, normalize))
-    return {'train': ds(splits.train, cache_image_size(image_size, aug), aug), 'val': ds(splits.val, image_size, 'none')}
+        tfm = cached_transforms(image_size, aug, mean, std, interpolation, normalize)
+        return CachedImageDataset(items, splits.classes, file, tfm)
+    return {'train': dataset(splits.train, cache_image_size(image_size, aug), aug),
+            'val': dataset(splits.val, image_size, 'none')}
 
 # %% ../nbs/00_data.ipynb #6825951b
 MAX_WORKERS = 8
+_FEW_CORES = 2  # when the CPU trains on so few cores, DataLoader workers only compete with it
 
 def cpu_count() -> int:
     "The CPU cores this process may run on."
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
 
 def default_workers(device='cpu', procs:int=1) -> int:
-    "DataLoader worker processes for each of `procs` training processes on this machine, feeding `device`."
+    "DataLoader workers for each of `procs` training processes on this machine, feeding `device`."
     per_proc = max(1, cpu_count() // procs)
-    if torch.device(device).type != 'cpu': return min(MAX_WORKERS, per_proc)  # the GPU computes: every core decodes
-    return 0 if per_proc <= 2 else min(MAX_WORKERS, per_proc - 1)  # the cores compute: keep them for the model
+    # the GPU computes: every core decodes
+    if torch.device(device).type != 'cpu': return min(MAX_WORKERS, per_proc)
+    # the cores compute: keep them for the model
+    return 0 if per_proc <= _FEW_CORES else min(MAX_WORKERS, per_proc - 1)
 
+# %% ../nbs/00_data.ipynb #adf6f250
 @dataclass
 class DataLoaders:
     "Training and validation loaders sharing one class index."
@@ -409,47 +535,55 @@ def sample_seed(seed:int, epoch:int, index:int) -> int:
     "The augmentation seed of image `index` in `epoch` of a run seeded with `seed`."
     return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
 
+# %% ../nbs/00_data.ipynb #1073d7e8
 class EpochSampler(DistributedSampler):
-    "Process `rank`'s shard of `ds` as `(index, sample_seed)` pairs, reshuffled each epoch; `last` holds the latest indices."
+    "Process `rank`'s shard of `ds`: `(index, sample_seed)` pairs, reshuffled each epoch; `last`: the indices."
     def __init__(self, ds, world:int=1, rank:int=0, shuffle:bool=True, seed:int=0):
         super().__init__(ds, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
         self.last, self.epoch_set = [], False
-    def set_epoch(self, epoch:int): super().set_epoch(epoch); self.epoch_set = True
+    def set_epoch(self, epoch:int):
+        super().set_epoch(epoch)
+        self.epoch_set = True
     def __iter__(self):
         self.last, epoch = list(super().__iter__()), self.epoch
-        if not self.epoch_set: self.epoch += 1  # iterated again without set_epoch: the next epoch's order
+        if not self.epoch_set: self.epoch += 1  # iterated again without set_epoch: the next epoch
         self.epoch_set = False
         return iter([(i, sample_seed(self.seed, epoch, i)) for i in self.last])
 
 # %% ../nbs/00_data.ipynb #c13015c7
+_SEED_RANGE = 2**31
+
 def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed=None, persistent:bool=True,
                 rank:int=0, world:int=1, procs:int|None=None) -> DataLoader:
-    "A DataLoader for `ds` (the shard of process `rank` of `world`): shuffled, seeded and augmented by epoch for training."
+    "A DataLoader of process `rank`'s shard of `ds`; for training, shuffled and augmented by epoch."
     workers = default_workers(device, procs or world) if workers is None else workers
-    seed = random.randrange(2**31) if seed is None else seed
+    seed = random.randrange(_SEED_RANGE) if seed is None else seed
     sampler = EpochSampler(ds, world, rank, shuffle=train, seed=seed) if train or world > 1 else None
+    one_left = len(sampler or ds) % batch_size == 1  # a last batch of one image: BatchNorm cannot train on it
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      persistent_workers=persistent and workers > 0, pin_memory=torch.device(device).type == 'cuda',
-                      drop_last=train and len(sampler or ds) % batch_size == 1)
+                      persistent_workers=persistent and workers > 0,
+                      pin_memory=torch.device(device).type == 'cuda', drop_last=train and one_left)
 
+# %% ../nbs/00_data.ipynb #a817a599
 def get_dataloaders(data_dir, batch_size:int=32, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                     workers:int|None=None, device='cpu', seed:int|None=None, aug:str='none',
                     val_pct:float=0.2, interpolation:str='bilinear', persistent:bool=True, cache:bool=False,
                     normalize:bool=True, rank:int=0, world:int=1, procs:int|None=None) -> DataLoaders:
-    "DataLoaders for the training (augmented with `aug`) and validation images of `data_dir`; decoded once into `cache_dir()` if `cache`."
+    "DataLoaders of `data_dir`'s training (augmented with `aug`) and validation images; cached if `cache`."
     splits = load_splits(data_dir, val_pct, seed or 0)
-    dss = (cached_datasets(splits, image_size, mean, std, aug, interpolation, normalize=normalize) if cache
-           else image_datasets(splits, image_size, mean, std, aug, interpolation))
-    shard = dict(workers=workers, device=device, persistent=persistent, rank=rank, world=world, procs=procs)
-    return DataLoaders(make_loader(dss['train'], batch_size, True, seed=seed, **shard),
-                       make_loader(dss['val'], batch_size, False, seed=seed, **shard), splits.classes, splits)
+    if cache: dss = cached_datasets(splits, image_size, mean, std, aug, interpolation, normalize=normalize)
+    else: dss = image_datasets(splits, image_size, mean, std, aug, interpolation)
+    shard = dict(workers=workers, device=device, persistent=persistent, rank=rank, world=world,
+                 procs=procs, seed=seed)
+    return DataLoaders(make_loader(dss['train'], batch_size, True, **shard),
+                       make_loader(dss['val'], batch_size, False, **shard), splits.classes, splits)
 
 # %% ../nbs/00_data.ipynb #e8ff53d4
 def image_size_and_problem(path) -> tuple[tuple|None, str|None]:
     "The (width, height) in the header of `path` and why it cannot be used (None when it can)."
     try:
         with open_image(path) as im: size = im.size
-    except BadImageError as e: return None, str(e).split(': ', 1)[-1]
+    except BadImageError as e: return None, e.reason
     return size, image_problem(path)
 
 def file_digest(path) -> str:
@@ -483,85 +617,118 @@ def _split_dirs(root:Path) -> dict[str, Path]:
     if train_dir == root: return {'train': root}
     return {s: root/s for s in SPLITS if (root/s).is_dir()}
 
+# %% ../nbs/00_data.ipynb #5fd8229e
 def _imbalance(counts:dict):
+    "(largest / smallest count, largest class, smallest class) of the classes with images; None for < 2."
     usable = {c: n for c, n in counts.items() if n}
     if len(usable) < 2: return None
     big, small = max(usable, key=usable.get), min(usable, key=usable.get)
     return usable[big] / usable[small], big, small
 
+# %% ../nbs/00_data.ipynb #ab85d1e9
+def _one_split_classes(counts:dict) -> dict:
+    "{class: split} for the classes with usable images in only one of several splits."
+    if len(counts) < 2: return {}
+    seen = {}
+    for split, classes in counts.items():
+        for c, n in classes.items():
+            if n: seen.setdefault(c, []).append(split)
+    return {c: in_splits[0] for c, in_splits in seen.items() if len(in_splits) == 1}
+
+# %% ../nbs/00_data.ipynb #db2b1f57
 def _cross_split_duplicates(found:dict) -> list:
     "Pairs of identical files that sit in different splits."
     by_digest = {}
     for split, classes in found.items():
         for paths in classes.values():
-            for p in paths: by_digest.setdefault((p.stat().st_size, file_digest(p)), []).append((split, p))
-    return [(a[1], b[1]) for group in by_digest.values() for a, b in zip(group, group[1:]) if a[0] != b[0]]
+            for p in paths:
+                by_digest.setdefault((p.stat().st_size, file_digest(p)), []).append((split, p))
+    pairs = [pair for group in by_digest.values() for pair in zip(group, group[1:])]
+    return [(a_path, b_path) for (a_split, a_path), (b_split, b_path) in pairs if a_split != b_split]
+
+# %% ../nbs/00_data.ipynb #7a5ee7ad
+def _headers_and_problems(paths:list) -> dict:
+    "{path: ((width, height) or None, problem or None)} for `paths`, on a thread pool."
+    with ThreadPoolExecutor(_pool_size()) as pool:
+        return dict(zip(paths, pool.map(image_size_and_problem, paths)))
 
 # %% ../nbs/00_data.ipynb #3f5d2b4c
 def scan_dataset(data_dir, val_pct:float=0.2, seed:int=0) -> ScanReport:
     "Inspect every image of `data_dir`'s splits and decide whether it can be trained on."
     root = Path(data_dir)
-    dirs = _split_dirs(root)
-    found = {s: find_images(d) for s, d in dirs.items()}
-    paths = [p for classes in found.values() for ps in classes.values() for p in ps]
-    with ThreadPoolExecutor(min(8, (os.cpu_count() or 1) + 2)) as pool: info = dict(zip(paths, pool.map(image_size_and_problem, paths)))
+    found = {s: find_images(d) for s, d in _split_dirs(root).items()}
+    info = _headers_and_problems([p for cs in found.values() for ps in cs.values() for p in ps])
     bad = {p: why for p, (_, why) in info.items() if why}
-    counts = {s: {c: sum(p not in bad for p in ps) for c, ps in classes.items()} for s, classes in found.items()}
-    sizes = {s: [info[p][0] for ps in classes.values() for p in ps if p not in bad] for s, classes in found.items()}
+    counts = {s: {c: sum(p not in bad for p in ps) for c, ps in cs.items()} for s, cs in found.items()}
+    sizes = {s: [info[p][0] for ps in cs.values() for p in ps if p not in bad] for s, cs in found.items()}
     empty = [f'{s}/{c}' for s, cs in counts.items() for c, n in cs.items() if n == 0]
-    seen = {}
-    for s, cs in counts.items():
-        for c, n in cs.items():
-            if n: seen.setdefault(c, []).append(s)
-    one_split = {c: ss[0] for c, ss in seen.items() if len(ss) == 1} if len(counts) > 1 else {}
     try: splits, problem = load_splits(root, val_pct, seed, bad_files=bad), None
     except DataError as e: splits, problem = None, str(e)
-    return ScanReport(root, counts, sizes, bad, empty, one_split, _cross_split_duplicates(found),
-                      _imbalance(counts.get('train', {})), splits, problem)
+    return ScanReport(root, counts, sizes, bad, empty, _one_split_classes(counts),
+                      _cross_split_duplicates(found), _imbalance(counts.get('train', {})), splits, problem)
 
 # %% ../nbs/00_data.ipynb #1325cc96
 def _size_summary(sizes:list) -> str:
+    "Smallest, median and largest of `(width, height)` sizes, by area: '16x16 / 16x16 / 40x30'."
     if not sizes: return '-'
     ordered = sorted(sizes, key=lambda wh: (wh[0] * wh[1], wh))
     return ' / '.join(f'{w}x{h}' for w, h in (ordered[0], ordered[len(ordered) // 2], ordered[-1]))
 
+# %% ../nbs/00_data.ipynb #d0c45523
 def _table(rows:list[list], header:list) -> list[str]:
-    "Left-aligned first column, right-aligned others."
-    cols = list(zip(header, *rows))
-    widths = [max(len(str(v)) for v in col) for col in cols]
-    fmt = lambda row: '  '.join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
-    return [fmt(header)] + [fmt(r) for r in rows]
+    "The lines of a text table: left-aligned first column, right-aligned others."
+    widths = [max(len(str(v)) for v in col) for col in zip(header, *rows)]
+    def line(row):
+        first, *others = zip(row, widths)
+        return '  '.join([str(first[0]).ljust(first[1])] + [str(v).rjust(w) for v, w in others])
+    return [line(header)] + [line(r) for r in rows]
 
 # %% ../nbs/00_data.ipynb #2da2d1fd
 def _problem_lines(r:ScanReport, rel) -> list[str]:
+    "What is wrong in `r`, one item a line (paths shown with `rel`); empty when nothing is."
     lines = []
     if r.bad_files:
         lines.append(f'unusable image files ({len(r.bad_files)}):')
         lines += [f'  {rel(p)}: {why}' for p, why in r.bad_files.items()]
-    if r.empty_classes: lines.append(f"class folders without usable images (left out): {', '.join(r.empty_classes)}")
-    if r.one_split_classes: lines.append('classes found in one split only: ' + ', '.join(f'{c} ({s})' for c, s in r.one_split_classes.items()))
+    if r.empty_classes:
+        lines.append(f"class folders without usable images (left out): {', '.join(r.empty_classes)}")
+    if r.one_split_classes:
+        lines.append('classes found in one split only: '
+                     + ', '.join(f'{c} ({s})' for c, s in r.one_split_classes.items()))
     if r.duplicates:
-        lines.append(f'identical files in two splits ({len(r.duplicates)}; they leak training images into evaluation):')
+        lines.append(f'identical files in two splits ({len(r.duplicates)}; '
+                     'they leak training images into evaluation):')
         lines += [f'  {rel(a)} = {rel(b)}' for a, b in r.duplicates]
     return lines
 
+# %% ../nbs/00_data.ipynb #fdb09261
 def _verdict(r:ScanReport) -> str:
+    "The report's last line: trainable, with how many classes and images, or why not."
     if not r.trainable: return f'NOT TRAINABLE: {r.problem}'
     s = r.splits
     how = ' (validation split from train)' if s.val_from_train else ''
-    return f'trainable: {len(s.classes)} classes, {len(s.train)} training and {len(s.val)} validation images{how}'
+    images = f'{len(s.train)} training and {len(s.val)} validation images'
+    return f'trainable: {len(s.classes)} classes, {images}{how}'
 
+# %% ../nbs/00_data.ipynb #9f9230da
+def _count_tables(r:ScanReport) -> list[str]:
+    "The per-split summary table, a blank line, and the table of images per class and split."
+    splits = list(r.counts)
+    per_split = [[s, len([c for c, n in r.counts[s].items() if n]), sum(r.counts[s].values()),
+                  _size_summary(r.sizes[s])] for s in splits]
+    classes = sorted({c for s in splits for c in r.counts[s]})
+    per_class = [[c] + [r.counts[s].get(c, '-') for s in splits] for c in classes]
+    return (_table(per_split, ['split', 'classes', 'images', 'size min / median / max']) + ['']
+            + _table(per_class, ['class'] + splits))
+
+# %% ../nbs/00_data.ipynb #036262a3
 def format_report(r:ScanReport) -> str:
     "The scan as readable text: per-split summary, per-class counts, problems, verdict."
-    rel = lambda p: os.path.relpath(p, r.root)
-    splits = list(r.counts)
-    lines = [f'data folder: {r.root}', '']
-    lines += _table([[s, len([c for c, n in r.counts[s].items() if n]), sum(r.counts[s].values()), _size_summary(r.sizes[s])]
-                     for s in splits], ['split', 'classes', 'images', 'size min / median / max'])
-    classes = sorted({c for s in splits for c in r.counts[s]})
-    lines += [''] + _table([[c] + [r.counts[s].get(c, '-') for s in splits] for c in classes], ['class'] + splits)
-    if r.imbalance: lines += ['', f'class imbalance in train: {r.imbalance[0]:.2f} (largest {r.imbalance[1]}, smallest {r.imbalance[2]})']
-    problems = _problem_lines(r, rel)
+    lines = [f'data folder: {r.root}', ''] + _count_tables(r)
+    if r.imbalance:
+        ratio, largest, smallest = r.imbalance
+        lines += ['', f'class imbalance in train: {ratio:.2f} (largest {largest}, smallest {smallest})']
+    problems = _problem_lines(r, lambda p: os.path.relpath(p, r.root))
     lines += [''] + (problems or ['no problems found'])
     return '\n'.join(lines + ['', _verdict(r)])
 
@@ -569,14 +736,19 @@ def format_report(r:ScanReport) -> str:
 _DEMO_MARK = '.birdclf-demo-v1'
 
 def _split_indices(labels, fracs=(0.7, 0.15), seed=0) -> dict[str, list[int]]:
-    "Stratified train/val/test indices: per class, shuffled with `seed`."
+    "Stratified train/val/test indices (`fracs`: train's and val's shares), shuffled with `seed`."
     rng, out = random.Random(seed), {'train': [], 'val': [], 'test': []}
     for c in sorted(set(labels)):
         idx = [i for i, l in enumerate(labels) if l == c]
         rng.shuffle(idx)
         n_train, n_val = round(len(idx) * fracs[0]), round(len(idx) * fracs[1])
-        out['train'] += idx[:n_train]; out['val'] += idx[n_train:n_train + n_val]; out['test'] += idx[n_train + n_val:]
+        out['train'] += idx[:n_train]
+        out['val'] += idx[n_train:n_train + n_val]
+        out['test'] += idx[n_train + n_val:]
     return out
+
+# %% ../nbs/00_data.ipynb #16106c9c
+_DIGIT_LEVELS = 16  # sklearn's digits are grey levels 0..16
 
 def _write_digits(dest:Path, size:int):
     "Write sklearn's digits as RGB PNGs under `dest/split/digit/`."
@@ -584,16 +756,19 @@ def _write_digits(dest:Path, size:int):
     digits = load_digits()
     for split, idx in _split_indices(list(digits.target)).items():
         for i in idx:
-            folder = dest/split/str(digits.target[i]); folder.mkdir(parents=True, exist_ok=True)
-            pixels = (digits.images[i] * (255 / 16)).astype(np.uint8)
-            Image.fromarray(pixels).resize((size, size), Image.BICUBIC).convert('RGB').save(folder/f'{i:04d}.png')
+            folder = dest/split/str(digits.target[i])
+            folder.mkdir(parents=True, exist_ok=True)
+            pixels = (digits.images[i] * (255 / _DIGIT_LEVELS)).astype(np.uint8)
+            big = Image.fromarray(pixels).resize((size, size), Image.BICUBIC)
+            big.convert('RGB').save(folder/f'{i:04d}.png')
 
 # %% ../nbs/00_data.ipynb #0fdbcea1
 def demo_dataset(dest=None, size:int=32) -> Path:
     "A small real-image dataset (sklearn's handwritten digits) in `train/ val/ test/` layout; built once."
     dest = Path(dest) if dest else cache_dir()/f'demo_digits_{size}'
     if (dest/_DEMO_MARK).exists(): return dest
-    if dest.exists() and any(dest.iterdir()): raise DataError(f"{dest} exists and is not a birdclf demo dataset")
+    if dest.exists() and any(dest.iterdir()):
+        raise DataError(f"{dest} exists and is not a birdclf demo dataset")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix='.demo-', dir=dest.parent))
     try:
