@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import (accuracy_score, f1_score, log_loss, precision_score, recall_score,
+                             roc_auc_score)
 
 # %% auto #0
 __all__ = ['METRIC_NAMES', 'to_numpy', 'softmax_probs', 'check_inputs', 'renormalise', 'ovr_roc_auc', 'compute_metrics',
@@ -32,16 +33,19 @@ def softmax_probs(logits: torch.Tensor) -> np.ndarray:
 
 # %% ../nbs/02_metrics.ipynb #a815de2c
 def check_inputs(labels: np.ndarray, probs: np.ndarray, num_classes: int):
-    "Raise a `ValueError` unless `labels` is `(N,)` in `[0, num_classes)` and `probs` is `(N, num_classes)` with N > 0."
+    "Raise a `ValueError` unless `labels` `(N,)` and `probs` `(N, num_classes)` can be scored."
     if probs.ndim != 2 or probs.shape[1] != num_classes:
         raise ValueError(f"probs must have shape (N, num_classes={num_classes}), got {probs.shape}")
     if labels.ndim != 1 or len(labels) != len(probs):
-        raise ValueError(f"labels must have shape ({len(probs)},) to match probs {probs.shape}, got {labels.shape}")
+        raise ValueError(f"labels must have shape ({len(probs)},) to match probs {probs.shape}, "
+                         f"got {labels.shape}")
     if len(labels) == 0: raise ValueError("cannot compute metrics on an empty batch (N == 0)")
     if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(f"labels must lie in [0, {num_classes}), got min {labels.min()} and max {labels.max()}")
+        raise ValueError(f"labels must lie in [0, {num_classes}), "
+                         f"got min {labels.min()} and max {labels.max()}")
     if not np.isfinite(probs).all() or (probs < 0).any() or (probs.sum(1) <= 0).any():
-        raise ValueError("probs must be finite and non-negative, with every row summing to more than 0")
+        raise ValueError("probs must be finite and non-negative, "
+                         "with every row summing to more than 0")
 
 # %% ../nbs/02_metrics.ipynb #34a2e8d3
 def renormalise(probs: np.ndarray) -> np.ndarray:
@@ -51,7 +55,7 @@ def renormalise(probs: np.ndarray) -> np.ndarray:
 
 # %% ../nbs/02_metrics.ipynb #10c937ab
 def ovr_roc_auc(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> tuple[float, int]:
-    "Macro one-vs-rest ROC-AUC over the classes present in `labels`, and how many of `num_classes` were left out."
+    "Macro one-vs-rest ROC-AUC over the classes present, and how many of `num_classes` were left out."
     present = np.unique(labels)
     if len(present) < 2: return float('nan'), num_classes
     aucs = [roc_auc_score(labels == c, probs[:, c]) for c in present]
@@ -59,7 +63,7 @@ def ovr_roc_auc(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> tupl
 
 # %% ../nbs/02_metrics.ipynb #f5ab8505
 def compute_metrics(labels, probs, num_classes: int) -> dict:
-    "The `METRIC_NAMES` metrics (floats) and `roc_auc_left_out` (int) for int `labels` and `(N, num_classes)` `probs`."
+    "The `METRIC_NAMES` (floats) and `roc_auc_left_out` (int) for int `labels` and `(N, num_classes)` `probs`."
     labels, probs = to_numpy(labels), to_numpy(probs)
     check_inputs(labels, probs, num_classes)
     labels, probs = labels.astype(np.int64), renormalise(probs)
@@ -75,9 +79,10 @@ def compute_metrics(labels, probs, num_classes: int) -> dict:
 
 # %% ../nbs/02_metrics.ipynb #bc6e868e
 def format_metrics(metrics: dict, prefix: str = '') -> str:
-    "One readable line of the `METRIC_NAMES` in `metrics`, prefixed by `prefix`, with a note when ROC-AUC left classes out."
+    "One line of the `METRIC_NAMES` in `metrics` after `prefix`, with a note when ROC-AUC left classes out."
     line = ' · '.join(f"{k} {metrics[k]:.4f}" for k in METRIC_NAMES if k in metrics)
     left_out = metrics.get('roc_auc_left_out', 0)
-    if math.isnan(metrics.get('roc_auc', 0.)): line += ' (roc_auc undefined: fewer than 2 classes in the labels)'
+    if math.isnan(metrics.get('roc_auc', 0.)):
+        line += ' (roc_auc undefined: fewer than 2 classes in the labels)'
     elif left_out: line += f" (roc_auc over the classes present: {left_out} left out)"
     return f"{prefix} {line}" if prefix else line

