@@ -142,7 +142,7 @@ def torchrun_command(argv:list[str], nproc:int) -> list[str]:
     return torchrun + ['-m', 'birdclf', *argv]
 
 # %% ../nbs/07_distributed.ipynb #da05fb8e
-BOOLEAN_FLAGS = ('pretrained', 'cache', 'channels_last', 'sync_bn')
+BOOLEAN_FLAGS = ('pretrained', 'cache', 'channels_last', 'sync_bn', 'calibrate')
 
 def options_argv(**options) -> list[str]:
     "`birdclf train` flags for the training `options` (`train`'s keyword arguments)."

@@ -14,17 +14,20 @@ from torch import nn
 from torch.utils.data import Dataset
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from .data import DataError, find_images, is_hidden, is_image_file, load_rgb, make_loader, seed_transforms
+from .data import (DataError, find_images, is_hidden, is_image_file, load_rgb, load_splits, make_loader,
+                          seed_transforms)
 from .metrics import compute_metrics, format_metrics
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
-from .train import CheckpointError, csv_text, get_device, load_checkpoint, write_text_atomic
+from .train import (CheckpointError, atomic_write, csv_text, fit_temperature, get_device, load_checkpoint,
+                           read_checkpoint, write_text_atomic)
 
 # %% auto #0
-__all__ = ['ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'batch_probs', 'predict_probs',
-           'topk_accuracy', 'balanced_accuracy', 'calibration_bins', 'expected_calibration_error', 'most_confused',
-           'per_class_rows', 'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate',
-           'metrics_json', 'per_class_csv', 'top_losses_figure', 'write_evaluation', 'format_evaluation', 'image_paths',
-           'prediction_rows', 'predict', 'write_predictions', 'format_predictions']
+__all__ = ['ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'model_temperature', 'batch_logits',
+           'softmax_views', 'batch_probs', 'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy',
+           'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
+           'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
+           'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
+           'predict', 'write_predictions', 'format_predictions']
 
 # %% ../nbs/05_infer.ipynb #944ec529
 def resolve_checkpoint(path) -> Path:
@@ -62,25 +65,43 @@ class ImageFiles(Dataset):
             return torch.zeros(3, self.size, self.size), why[len(f'{path}: '):] if why.startswith(f'{path}: ') else why
 
 # %% ../nbs/05_infer.ipynb #4cd17964
-def batch_probs(model:nn.Module, xb:torch.Tensor, tta:bool=False) -> np.ndarray:
-    "Softmax probabilities (float64) for the batch `xb`; with `tta`, averaged with those of its horizontal flip."
-    probs = torch.softmax(model(xb).float(), dim=1)
-    if tta: probs = (probs + torch.softmax(model(xb.flip(-1)).float(), dim=1)) / 2
-    return probs.double().cpu().numpy()
+def model_temperature(model:nn.Module) -> float:
+    "The temperature stored with `model`'s checkpoint; 1.0 for a run trained without calibration."
+    return float(getattr(model, 'meta', {}).get('temperature', 1.0))
+
+def batch_logits(model:nn.Module, xb:torch.Tensor, tta:bool=False) -> torch.Tensor:
+    "float32 logits `(views, batch, classes)` for `xb`: one view, or with `tta` two (the image and its mirror)."
+    views = [xb, xb.flip(-1)] if tta else [xb]
+    return torch.stack([model(view).float() for view in views])
+
+def softmax_views(logits, temperature:float=1.0) -> np.ndarray:
+    "Probabilities (float64): the softmax of `logits / temperature`, averaged over the views (the first axis)."
+    return torch.softmax(torch.as_tensor(logits).double() / temperature, dim=-1).mean(0).cpu().numpy()
+
+def batch_probs(model:nn.Module, xb:torch.Tensor, tta:bool=False, temperature:float|None=None) -> np.ndarray:
+    "Probabilities for the batch `xb` at `temperature` (default: the model's); with `tta`, averaged with the mirror's."
+    t = model_temperature(model) if temperature is None else temperature
+    return softmax_views(batch_logits(model, xb, tta), t)
 
 # %% ../nbs/05_infer.ipynb #ddbba196
-def predict_probs(model:nn.Module, paths, tta:bool=False, batch_size:int=64,
-                  workers:int|None=None) -> tuple[np.ndarray, list[str]]:
-    "Probabilities `(len(paths), n_classes)` from `model` (on its device) and, per file, '' or why it was unreadable."
+def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64,
+                   workers:int|None=None) -> tuple[torch.Tensor, list[str]]:
+    "Logits `(views, len(paths), n_classes)` from `model` (on its device) and, per file, '' or why it was unreadable."
     meta, device = model.meta, next(model.parameters()).device
     ds = ImageFiles(paths, model_transform(meta), meta['image_size'])
     loader = make_loader(ds, batch_size, workers=workers, device=device, persistent=False)
-    probs, errors = [np.zeros((0, len(meta['classes'])))], []
+    logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']))], []
     with torch.inference_mode():
         for xb, errs in loader:
-            probs.append(batch_probs(model, xb.to(device), tta))
+            logits.append(batch_logits(model, xb.to(device), tta).cpu())
             errors += list(errs)
-    return np.concatenate(probs), errors
+    return torch.cat(logits, dim=1), errors
+
+def predict_probs(model:nn.Module, paths, tta:bool=False, batch_size:int=64,
+                  workers:int|None=None) -> tuple[np.ndarray, list[str]]:
+    "Probabilities `(len(paths), n_classes)` at the model's temperature and, per file, '' or why it was unreadable."
+    logits, errors = predict_logits(model, paths, tta, batch_size, workers)
+    return softmax_views(logits, model_temperature(model)), errors
 
 # %% ../nbs/05_infer.ipynb #e2ff04b7
 def topk_accuracy(labels, probs, k:int) -> float:
@@ -111,6 +132,13 @@ def expected_calibration_error(labels, probs, n_bins:int=ECE_BINS) -> float:
     "ECE: the count-weighted mean gap between accuracy and confidence over `n_bins` equal-width bins."
     b = calibration_bins(labels, probs, n_bins)
     return float((b['count'] * np.abs(b['accuracy'] - b['confidence'])).sum() / b['count'].sum())
+
+# %% ../nbs/05_infer.ipynb #457299f2
+def calibration_metrics(labels, logits, temperature:float=1.0) -> dict:
+    "The `temperature`, and the ECE and log loss the uncalibrated probabilities (temperature 1) have."
+    raw = softmax_views(logits)
+    return dict(temperature=temperature, ece_uncalibrated=expected_calibration_error(labels, raw),
+                log_loss_uncalibrated=compute_metrics(labels, raw, raw.shape[1])['log_loss'])
 
 # %% ../nbs/05_infer.ipynb #d8ab0820
 def most_confused(cm, classes, n:int=10) -> list[tuple[str, str, int]]:
@@ -190,17 +218,20 @@ def evaluate(checkpoint, data_dir, split:str='test', out=None, tta:bool=False, b
     model = load_model(checkpoint, device)
     classes, split_dir = list(model.meta['classes']), Path(data_dir)/split
     paths, labels = zip(*split_items(split_dir, classes))
-    probs, errors = predict_probs(model, paths, tta, batch_size, workers)
+    logits, errors = predict_logits(model, paths, tta, batch_size, workers)
     bad = {str(p): e for p, e in zip(paths, errors) if e}
     ok = np.array([not e for e in errors])
     if not ok.any(): raise DataError(f"none of the {len(paths)} images in {split_dir} could be read")
-    paths, labels, probs = [p for p, k in zip(paths, ok) if k], np.array(labels)[ok], probs[ok]
+    paths, labels, logits = [p for p, k in zip(paths, ok) if k], np.array(labels)[ok], logits[:, torch.from_numpy(ok)]
+    temperature = model_temperature(model)
+    probs = softmax_views(logits, temperature)
+    metrics = {**evaluation_metrics(labels, probs), **calibration_metrics(labels, logits, temperature)}
     preds = probs.argmax(1)
     cm = confusion_matrix(labels, preds, labels=range(len(classes)))
     ckpt_name = str(resolve_checkpoint(checkpoint)) if isinstance(checkpoint, (str, Path)) else 'model'
     result = Evaluation(
         checkpoint=ckpt_name, split_dir=str(split_dir), classes=classes, paths=[str(p) for p in paths],
-        labels=labels, probs=probs, metrics=evaluation_metrics(labels, probs),
+        labels=labels, probs=probs, metrics=metrics,
         per_class=per_class_rows(labels, preds, classes), confusion=cm, most_confused=most_confused(cm, classes),
         calibration=calibration_bins(labels, probs), top_losses=top_losses(paths, labels, probs, classes),
         bad_files=bad, tta=tta)
@@ -261,10 +292,41 @@ def write_evaluation(r:Evaluation, out) -> list[Path]:
     files.append(save_figure(top_losses_figure(r), out/'top_losses.png'))
     return files
 
+# %% ../nbs/05_infer.ipynb #076fb529
+def _calibrate_file(path:Path, splits, device, batch_size:int, workers:int|None) -> float:
+    "Fit `path`'s temperature on `splits.val` and write it into the file (atomically)."
+    model = load_checkpoint(path, device=get_device(device))
+    if list(model.meta['classes']) != splits.classes:
+        raise DataError(f"the classes in {splits.root} differ from those of {path}")
+    paths, labels = zip(*splits.val)
+    logits, errors = predict_logits(model, paths, batch_size=batch_size, workers=workers)
+    readable = torch.tensor([not e for e in errors])
+    temperature = fit_temperature(logits[0, readable], torch.tensor(labels)[readable])
+    ckpt = {**read_checkpoint(path), 'temperature': temperature}
+    atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+    return temperature
+
+def calibrate(run_dir, data_dir=None, device='auto', batch_size:int=64, workers:int|None=None) -> dict:
+    "Fit a temperature for the run's `best.pt` and `last.pt` on its validation images; store it in each file."
+    run_dir = Path(run_dir)
+    if not (run_dir/'config.json').is_file(): raise CheckpointError(f"{run_dir} is not a run folder (no config.json)")
+    config = json.loads((run_dir/'config.json').read_text())
+    splits = load_splits(data_dir or config['data_dir'], config['val_pct'], config['seed'])
+    files = [run_dir/name for name in ('best.pt', 'last.pt') if (run_dir/name).is_file()]
+    if not files: raise CheckpointError(f"no best.pt or last.pt in {run_dir}")
+    return {f.name: _calibrate_file(f, splits, device, batch_size, workers) for f in files}
+
 # %% ../nbs/05_infer.ipynb #2784fba6
 def _weakest(r:Evaluation, n:int=3) -> str:
     rows = sorted((x for x in r.per_class if x['support']), key=lambda x: (x['f1'], x['cls']))[:n]
     return ', '.join(f"{x['cls']} (F1 {x['f1']:.2f}, recall {x['recall']:.2f}, {x['support']} images)" for x in rows)
+
+def _calibration_line(m:dict) -> str:
+    "How the probabilities were calibrated, with the ECE and log loss they would have had without it."
+    if m.get('temperature', 1.0) == 1.0:
+        return "not calibrated: the checkpoint has no temperature (birdclf calibrate RUN_DIR fits one)"
+    return (f"calibrated with temperature {m['temperature']:.3f}: ECE {m['ece_uncalibrated']:.4f} → {m['ece']:.4f}"
+            f" · log loss {m['log_loss_uncalibrated']:.4f} → {m['log_loss']:.4f}")
 
 def format_evaluation(r:Evaluation) -> str:
     "A readable multi-line summary of `r` for the command line."
@@ -273,16 +335,14 @@ def format_evaluation(r:Evaluation) -> str:
     topk = [f"top-{k[3]} accuracy {m[k]:.4f}" for k in ('top3_accuracy', 'top5_accuracy') if k in m]
     more = topk + [f"balanced accuracy {m['balanced_accuracy']:.4f}", f"ECE ({ECE_BINS} bins) {m['ece']:.4f}"]
     lines = [f"checkpoint {r.checkpoint} on {r.split_dir}: {m['n_images']} images, {len(r.classes)} classes, TTA {tta}",
-             format_metrics(m), ' · '.join(more)]
+             format_metrics(m), ' · '.join(more), _calibration_line(m)]
     if r.most_confused:
-        lines += ['most confused (true → predicted: images):'] + [
-            f'  {t} → {p}: {n}' for t, p, n in r.most_confused[:5]
-        ]
+        lines.append('most confused (true → predicted: images):')
+        lines += [f'  {t} → {p}: {n}' for t, p, n in r.most_confused[:5]]
     lines.append(f'weakest classes: {_weakest(r)}')
     if r.bad_files:
-        lines += [f'skipped {len(r.bad_files)} unreadable file(s):'] + [
-            f'  {p}: {why}' for p, why in r.bad_files.items()
-        ]
+        lines.append(f'skipped {len(r.bad_files)} unreadable file(s):')
+        lines += [f'  {p}: {why}' for p, why in r.bad_files.items()]
     if r.files: lines.append(f'wrote into {r.files[0].parent}: ' + ', '.join(f.name for f in r.files))
     return '\n'.join(lines)
 

@@ -19,16 +19,17 @@ from .model import arch_config, create_model, freeze_backbone, param_groups, set
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
-           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TRAIN_DEFAULTS', 'RUN_FILES',
-           'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw',
-           'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine',
-           'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast',
-           'resolve_precision', 'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB',
-           'atomic_write', 'write_text_atomic', 'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
-           'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint',
-           'unwrapped_state', 'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred',
-           'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'FineTuneCB', 'fine_tune_splitter',
-           'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume']
+           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TEMPERATURE_RANGE', 'GOLDEN',
+           'TRAIN_DEFAULTS', 'RUN_FILES', 'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state',
+           'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'MetricsCB', 'metric_lists',
+           'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16',
+           'mps_has_autocast', 'resolve_precision', 'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB',
+           'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic', 'csv_text', 'history_csv', 'save_history',
+           'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError',
+           'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint', 'convert_checkpoint',
+           'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state',
+           'ResumeCB', 'nll_at', 'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'fine_tuning',
+           'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -129,6 +130,7 @@ CALLBACK_ORDER = {  # lowest first at every event; a callback not listed runs at
     'MixedPrecisionCB': -20,  # sets autocast and the loss scaler before the first forward pass
     'MetricsCB': -10,         # turns a split's logits into metrics before anything reads them
     'HistoryCB': 0,           # appends the epoch's row; SchedCB, ClipCB, ChannelsLastCB, FineTuneCB run here too
+    'CalibrateCB': 0,         # fits the temperature that CheckpointCB stores
     'NormalizeCB': 5,         # after ChannelsLastCB: the layout changes while the pixels are still bytes
     'PrintCB': 10,            # prints the row just written
     'LogProgressCB': 15,      # its epoch line follows PrintCB's
@@ -228,6 +230,7 @@ class MetricsCB(Callback):
         logits, labels = torch.cat(self.logits), torch.cat(self.labels)
         loader = learn.dls.train if learn.training else learn.dls.valid
         logits, labels = learn.rank.gather(logits, labels, loader.sampler)  # every process: all the split's images
+        if not learn.training: learn.val_logits = (logits, labels)  # for calibration
         loss = learn.loss_func(logits, labels).item()
         probs = torch.softmax(logits.double(), dim=1).cpu().numpy()
         learn.epoch_metrics[learn.split] = {
@@ -586,11 +589,13 @@ class CheckpointCB(Callback):
         self.run_dir, self.meta, self.config, self.monitor = Path(run_dir), meta, config or {}, monitor
     def after_epoch(self, learn):
         epoch, common = learn.epoch + 1, dict(config=self.config, monitor=self.monitor)
+        temperature = getattr(learn, 'temperature', None)
+        meta = self.meta if temperature is None else {**self.meta, 'temperature': temperature}
         with sigint_deferred():
             if best_epoch(learn.history, self.monitor) == epoch:
-                save_checkpoint(self.run_dir/'best.pt', learn.model, self.meta, epoch=epoch, **common,
+                save_checkpoint(self.run_dir/'best.pt', learn.model, meta, epoch=epoch, **common,
                                 value=learn.history[-1][self.monitor])
-            save_checkpoint(self.run_dir/'last.pt', learn.model, self.meta, epoch=epoch, **common,
+            save_checkpoint(self.run_dir/'last.pt', learn.model, meta, epoch=epoch, **common,
                             history=learn.history, optimizer=learn.opt.state_dict(),
                             scaler=learn.scaler.state_dict(), rng=rng_state())
             learn.saved_epoch = epoch
@@ -636,6 +641,42 @@ class ResumeCB(Callback):
         else: self.notes.append("the fp16 loss scaler " + ("starts afresh: the run was saved without it" if not state
                                                             else "is not used here: its saved state is dropped"))
 
+# %% ../nbs/03_train.ipynb #7439025f
+TEMPERATURE_RANGE = (0.05, 20.0)
+GOLDEN = (math.sqrt(5) - 1) / 2
+
+def nll_at(logits:torch.Tensor, labels:torch.Tensor, temperature:float=1.0) -> float:
+    "Mean negative log-likelihood of `labels` under softmax(`logits` / `temperature`)."
+    return nn.functional.cross_entropy(logits / temperature, labels).item()
+
+def fit_temperature(logits, labels, steps:int=60) -> float:
+    "The temperature T minimising the NLL of softmax(`logits` / T): a golden-section search on log T."
+    logits, labels = torch.as_tensor(logits).double().cpu(), torch.as_tensor(labels).long().cpu()
+    lo, hi = (math.log(t) for t in TEMPERATURE_RANGE)
+    for _ in range(steps):
+        left, right = hi - GOLDEN * (hi - lo), lo + GOLDEN * (hi - lo)
+        if nll_at(logits, labels, math.exp(left)) < nll_at(logits, labels, math.exp(right)): hi = right
+        else: lo = left
+    return math.exp((lo + hi) / 2)
+
+# %% ../nbs/03_train.ipynb #8f1468bc
+class CalibrateCB(Callback):
+    "After every epoch, fit `learn.temperature` on the epoch's validation logits; say the best epoch's at the end."
+    order = CALLBACK_ORDER['CalibrateCB']
+    def __init__(self, monitor:str='val_accuracy'): self.monitor = monitor
+    def before_fit(self, learn): self.fitted = {}
+    def after_epoch(self, learn):
+        logits, labels = learn.val_logits
+        learn.temperature = fit_temperature(logits, labels)
+        before, after = (nll_at(logits.double(), labels, t) for t in (1.0, learn.temperature))
+        self.fitted[learn.epoch + 1] = (learn.temperature, before, after)
+    def after_fit(self, learn):
+        epoch = best_epoch(learn.history, self.monitor) if learn.history else None
+        if not learn.rank.is_main or epoch not in self.fitted: return
+        t, before, after = self.fitted[epoch]
+        print(f"calibration: temperature {t:.3f} for the best epoch ({epoch}): "
+              f"val log loss {before:.4f} -> {after:.4f}", flush=True)
+
 # %% ../nbs/03_train.ipynb #db1003dd
 class FineTuneCB(Callback):
     "Freeze the backbone (weights and BatchNorm statistics) for the first `freeze_epochs` epochs, then train all."
@@ -653,7 +694,8 @@ def fine_tune_splitter(lr:float, backbone_lr_ratio:float=0.1):
 TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None, lr=None, opt='adamw', wd=0.01,
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
                       patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
-                      pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True, sync_bn=False)
+                      pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True, sync_bn=False,
+                      calibrate=True)
 
 def _check_options(c:dict):
     "One-line errors for option values that cannot work."
@@ -690,6 +732,7 @@ def _callbacks(c:dict, out:Path, meta:dict, dtype, progress:str, rank:Rank) -> l
     cbs = [SeedCB(c['seed']), SchedCB(c['sched'], restart), MixedPrecisionCB(dtype), MetricsCB(),
            HistoryCB(out if main else None)] + rank.callbacks()
     if main: cbs += [PrintCB(), CheckpointCB(out, meta, c, c['monitor'])]
+    if c['calibrate']: cbs.append(CalibrateCB(c['monitor']))
     if c['clip']: cbs.append(ClipCB(c['clip']))
     if c['patience']: cbs.append(EarlyStoppingCB(c['monitor'], c['patience']))
     if c['channels_last']: cbs.append(ChannelsLastCB())
