@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #c14840fb
 from __future__ import annotations
-import contextlib, hashlib, os, random, shutil, struct, tempfile, zlib
+import collections, contextlib, hashlib, math, os, random, shutil, struct, tempfile, zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +17,16 @@ from torchvision import transforms
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'AUG_SPECS', 'AUGMENTATIONS', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES',
-           'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN', 'MAX_WORKERS', 'SPLITS', 'seed_transforms',
-           'train_transforms', 'DataError', 'BadImageError', 'is_hidden', 'is_image_file', 'synthetic_image_folder',
-           'find_images', 'open_image', 'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images',
-           'DataSplits', 'stratified_split', 'load_splits', 'write_split_files', 'seeded_item', 'ImageDataset',
-           'image_datasets', 'cache_dir', 'cache_image_size', 'cache_key', 'decode_square', 'decoded_cache',
-           'ToFloatNormalized', 'cached_transforms', 'CachedImageDataset', 'cached_datasets', 'cpu_count',
-           'default_workers', 'DataLoaders', 'sample_seed', 'EpochSampler', 'make_loader', 'get_dataloaders',
-           'image_size_and_problem', 'file_digest', 'ScanReport', 'scan_dataset', 'format_report', 'demo_dataset']
+           'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN', 'MAX_WORKERS', 'CB_BETA', 'BALANCE_OPTIONS',
+           'SPLITS', 'IMBALANCE_HINT_RATIO', 'seed_transforms', 'train_transforms', 'DataError', 'BadImageError',
+           'is_hidden', 'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image', 'to_rgb', 'load_rgb',
+           'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split', 'load_splits',
+           'write_split_files', 'seeded_item', 'ImageDataset', 'image_datasets', 'cache_dir', 'cache_image_size',
+           'cache_key', 'decode_square', 'decoded_cache', 'ToFloatNormalized', 'cached_transforms',
+           'CachedImageDataset', 'cached_datasets', 'cpu_count', 'default_workers', 'DataLoaders', 'sample_seed',
+           'EpochSampler', 'class_counts', 'class_weights', 'BalancedEpochSampler', 'make_loader', 'get_dataloaders',
+           'image_size_and_problem', 'file_digest', 'ScanReport', 'imbalance_hint', 'scan_dataset', 'format_report',
+           'tail_counts', 'long_tailed_copy', 'demo_dataset']
 
 # %% ../nbs/00_data.ipynb #a2dcc64e
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -531,9 +533,10 @@ class DataLoaders:
     def num_classes(self): return len(self.classes)
 
 # %% ../nbs/00_data.ipynb #52e4c48d
-def sample_seed(seed:int, epoch:int, index:int) -> int:
-    "The augmentation seed of image `index` in `epoch` of a run seeded with `seed`."
-    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
+def sample_seed(seed:int, epoch:int, index:int, repeat:int=0) -> int:
+    "The augmentation seed of image `index` in `epoch` of a run seeded with `seed` (of its `repeat`-th draw)."
+    entropy = [seed, epoch, index] + ([repeat] if repeat else [])  # a first draw: the seed it always had
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 # %% ../nbs/00_data.ipynb #1073d7e8
 class EpochSampler(DistributedSampler):
@@ -544,21 +547,89 @@ class EpochSampler(DistributedSampler):
     def set_epoch(self, epoch:int):
         super().set_epoch(epoch)
         self.epoch_set = True
+    def pairs(self) -> list[tuple[int, int]]:
+        "This process's `(index, sample_seed)` pairs in the current epoch."
+        return [(i, sample_seed(self.seed, self.epoch, i)) for i in super().__iter__()]
     def __iter__(self):
-        self.last, epoch = list(super().__iter__()), self.epoch
+        pairs = self.pairs()
+        self.last = [i for i, _ in pairs]
         if not self.epoch_set: self.epoch += 1  # iterated again without set_epoch: the next epoch
         self.epoch_set = False
-        return iter([(i, sample_seed(self.seed, epoch, i)) for i in self.last])
+        return iter(pairs)
+
+# %% ../nbs/00_data.ipynb #b1a0c002
+def class_counts(labels, num_classes:int) -> list[int]:
+    "Images of each class index `0 … num_classes - 1` among `labels` (a dataset's `targets`, say)."
+    return np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).tolist()
+
+# %% ../nbs/00_data.ipynb #b1a0c006
+CB_BETA = 0.99  # effective numbers level off at 1 / (1 - CB_BETA) = 100 photos a class
+
+def class_weights(counts, beta:float=CB_BETA) -> torch.Tensor:
+    "Class weights ∝ 1 / effective number of samples (Cui et al. 2019), averaging 1 over the images."
+    if not 0 <= beta < 1: raise ValueError(f"beta must be at least 0 and below 1, got {beta}")
+    n = torch.as_tensor(counts, dtype=torch.float64)
+    if (n < 1).any(): raise ValueError(f"every class needs a training image; counts: {n.long().tolist()}")
+    weights = (1 - beta) / (1 - beta ** n)
+    return (weights * n.sum() / (weights * n).sum()).float()
+
+# %% ../nbs/00_data.ipynb #b1a0c011
+def _draw_seed(seed:int, epoch:int) -> int:
+    "The seed of epoch `epoch`'s draw in a run seeded with `seed`."
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+def _repeats(indices:list) -> list[int]:
+    "How often each position's index came before it: `[0, 0, 1, 0, 2]` for `[3, 5, 3, 7, 3]`."
+    seen, repeats = collections.Counter(), []
+    for i in indices:
+        repeats.append(seen[i])
+        seen[i] += 1
+    return repeats
+
+# %% ../nbs/00_data.ipynb #b1a0c012
+class BalancedEpochSampler(EpochSampler):
+    "An `EpochSampler` drawing `len(ds)` images an epoch with replacement, every class as often."
+    def __init__(self, ds, world:int=1, rank:int=0, seed:int=0, labels=None):
+        super().__init__(ds, world, rank, shuffle=True, seed=seed)
+        labels = torch.as_tensor(ds.targets if labels is None else labels)
+        self.probs = 1 / torch.bincount(labels)[labels].double()  # ∝ 1 / the count of the image's class
+    def draw(self, epoch:int) -> list[int]:
+        "Epoch `epoch`'s indices, the same in every process, before sharding."
+        g = torch.Generator().manual_seed(_draw_seed(self.seed, epoch))
+        return torch.multinomial(self.probs, len(self.probs), replacement=True, generator=g).tolist()
+    def pairs(self) -> list[tuple[int, int]]:
+        "This process's `(index, sample_seed)` pairs: every `num_replicas`-th of the padded draw."
+        drawn = self.draw(self.epoch)
+        padded = (drawn * math.ceil(self.total_size / len(drawn)))[:self.total_size]
+        seeds = [sample_seed(self.seed, self.epoch, i, k) for i, k in zip(padded, _repeats(padded))]
+        return list(zip(padded, seeds))[self.rank::self.num_replicas]
+
+# %% ../nbs/00_data.ipynb #b1a0c017
+BALANCE_OPTIONS = ('none', 'weights', 'sampler')  # 'weights' weights the loss: the loaders stay plain
+
+def _check_balance(balance:str):
+    "Refuse a `balance` that is not one of `BALANCE_OPTIONS`."
+    if balance not in BALANCE_OPTIONS:
+        raise ValueError(f"unknown balance '{balance}' (use one of: {', '.join(BALANCE_OPTIONS)})")
+
+def _sampler(ds, train:bool, world:int, rank:int, seed:int, balance:str='none'):
+    "A loader's sampler: balanced for training with `balance='sampler'`, else an `EpochSampler` (or None)."
+    _check_balance(balance)
+    if balance == 'sampler':
+        if not train:
+            raise ValueError("balance='sampler' is for training: validation images are never resampled")
+        return BalancedEpochSampler(ds, world, rank, seed)
+    return EpochSampler(ds, world, rank, shuffle=train, seed=seed) if train or world > 1 else None
 
 # %% ../nbs/00_data.ipynb #c13015c7
 _SEED_RANGE = 2**31
 
 def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed=None, persistent:bool=True,
-                rank:int=0, world:int=1, procs:int|None=None) -> DataLoader:
-    "A DataLoader of process `rank`'s shard of `ds`; for training, shuffled and augmented by epoch."
+                rank:int=0, world:int=1, procs:int|None=None, balance:str='none') -> DataLoader:
+    "A DataLoader of process `rank`'s shard of `ds`; for training, shuffled (or balanced) and augmented by epoch."
     workers = default_workers(device, procs or world) if workers is None else workers
     seed = random.randrange(_SEED_RANGE) if seed is None else seed
-    sampler = EpochSampler(ds, world, rank, shuffle=train, seed=seed) if train or world > 1 else None
+    sampler = _sampler(ds, train, world, rank, seed, balance)
     one_left = len(sampler or ds) % batch_size == 1  # a last batch of one image: BatchNorm cannot train on it
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
                       persistent_workers=persistent and workers > 0,
@@ -568,14 +639,16 @@ def make_loader(ds, batch_size=32, train=False, workers=None, device='cpu', seed
 def get_dataloaders(data_dir, batch_size:int=32, image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                     workers:int|None=None, device='cpu', seed:int|None=None, aug:str='none',
                     val_pct:float=0.2, interpolation:str='bilinear', persistent:bool=True, cache:bool=False,
-                    normalize:bool=True, rank:int=0, world:int=1, procs:int|None=None) -> DataLoaders:
-    "DataLoaders of `data_dir`'s training (augmented with `aug`) and validation images; cached if `cache`."
+                    normalize:bool=True, rank:int=0, world:int=1, procs:int|None=None,
+                    balance:str='none') -> DataLoaders:
+    "DataLoaders of `data_dir`'s training (with `aug` and `balance`) and validation images; cached if `cache`."
+    _check_balance(balance)  # before every image is checked
     splits = load_splits(data_dir, val_pct, seed or 0)
     if cache: dss = cached_datasets(splits, image_size, mean, std, aug, interpolation, normalize=normalize)
     else: dss = image_datasets(splits, image_size, mean, std, aug, interpolation)
     shard = dict(workers=workers, device=device, persistent=persistent, rank=rank, world=world,
                  procs=procs, seed=seed)
-    return DataLoaders(make_loader(dss['train'], batch_size, True, **shard),
+    return DataLoaders(make_loader(dss['train'], batch_size, True, balance=balance, **shard),
                        make_loader(dss['val'], batch_size, False, **shard), splits.classes, splits)
 
 # %% ../nbs/00_data.ipynb #e8ff53d4
@@ -624,6 +697,16 @@ def _imbalance(counts:dict):
     if len(usable) < 2: return None
     big, small = max(usable, key=usable.get), min(usable, key=usable.get)
     return usable[big] / usable[small], big, small
+
+# %% ../nbs/00_data.ipynb #b1a0c032
+IMBALANCE_HINT_RATIO = 4  # largest / smallest training class from which a balance option is suggested
+
+def imbalance_hint(counts) -> str|None:
+    "A line suggesting `--balance` when `counts` ({class: images} or a list) are heavily imbalanced."
+    imbalance = _imbalance(counts if isinstance(counts, dict) else dict(enumerate(counts)))
+    if imbalance is None or imbalance[0] < IMBALANCE_HINT_RATIO: return None
+    return (f"heavy class imbalance (largest class {imbalance[0]:.1f}x the smallest): "
+            "consider --balance sampler or --balance weights when training")
 
 # %% ../nbs/00_data.ipynb #ab85d1e9
 def _one_split_classes(counts:dict) -> dict:
@@ -728,9 +811,43 @@ def format_report(r:ScanReport) -> str:
     if r.imbalance:
         ratio, largest, smallest = r.imbalance
         lines += ['', f'class imbalance in train: {ratio:.2f} (largest {largest}, smallest {smallest})']
+        if hint := imbalance_hint(r.counts['train']): lines.append(hint)
     problems = _problem_lines(r, lambda p: os.path.relpath(p, r.root))
     lines += [''] + (problems or ['no problems found'])
     return '\n'.join(lines + ['', _verdict(r)])
+
+# %% ../nbs/00_data.ipynb #b1a0c042
+def tail_counts(n_classes:int, most:int=40, fewest:int=4) -> list[int]:
+    "Photos a class falling geometrically from `most` to `fewest` over `n_classes` classes."
+    if not 1 <= fewest <= most:
+        raise ValueError(f"need 1 <= fewest <= most, got fewest={fewest}, most={most}")
+    if n_classes == 1: return [most]
+    ratio = (fewest / most) ** (1 / (n_classes - 1))
+    return [round(most * ratio ** k) for k in range(n_classes)]
+
+# %% ../nbs/00_data.ipynb #b1a0c046
+def _link_or_copy(src, dst):
+    "Hard-link `src` at `dst` (no disk space taken); copy it where the file system cannot link."
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    try: os.link(src, dst)
+    except OSError: shutil.copy2(src, dst)
+
+# %% ../nbs/00_data.ipynb #b1a0c047
+def long_tailed_copy(src, dest, most:int=40, fewest:int=4, seed:int=0) -> dict[str, int]:
+    "Copy `src` to `dest`, training photos cut to a tail from `most` to `fewest` a class: {class: photos}."
+    src, dest = Path(src), Path(dest)
+    if not (src/'train').is_dir(): raise DataError(f"no train/ folder in {src}")
+    if dest.exists() and any(dest.iterdir()): raise DataError(f"{dest} exists and is not empty")
+    found = {c: paths for c, paths in find_images(src/'train').items() if paths}
+    rng, classes, kept = random.Random(seed), sorted(found), {}
+    rng.shuffle(classes)
+    for cls, n in zip(classes, tail_counts(len(classes), most, fewest)):
+        photos = rng.sample(found[cls], min(n, len(found[cls])))
+        for p in photos: _link_or_copy(p, dest/p.relative_to(src))
+        kept[cls] = len(photos)
+    for split in SPLITS[1:]:
+        if (src/split).is_dir(): shutil.copytree(src/split, dest/split, copy_function=_link_or_copy)
+    return kept
 
 # %% ../nbs/00_data.ipynb #1c6fe3f2
 _DEMO_MARK = '.birdclf-demo-v1'
