@@ -13,7 +13,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import DataError, get_dataloaders, write_split_files
+from .data import (BALANCE_OPTIONS, DataError, class_counts, class_weights, get_dataloaders, imbalance_hint,
+                          write_split_files)
 from .metrics import METRIC_NAMES, compute_metrics, format_metrics
 from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
 
@@ -695,11 +696,11 @@ TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
                       patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
                       pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True, sync_bn=False,
-                      calibrate=True)
+                      calibrate=True, balance='none')
 
 def _check_options(c:dict):
     "One-line errors for option values that cannot work."
-    for key, known in (('opt', OPTIMIZERS), ('sched', SCHEDULES)):
+    for key, known in (('opt', OPTIMIZERS), ('sched', SCHEDULES), ('balance', BALANCE_OPTIONS)):
         if c[key] not in known: raise ValueError(f"unknown {key} '{c[key]}' (use one of: {', '.join(known)})")
     monitor_mode(c['monitor'])
     arch_config(c['arch'])
@@ -757,12 +758,21 @@ def _data(c:dict, spec:dict, device, rank:Rank):
         dls = get_dataloaders(c['data_dir'], _per_process_batch(c['batch_size'], rank.world), c['image_size'],
                               spec['mean'], spec['std'], c['workers'], device, c['seed'], c['aug'], c['val_pct'],
                               spec['interpolation'], cache=c['cache'], normalize=normalize,
-                              rank=rank.rank, world=rank.world, procs=rank.local_world)
+                              rank=rank.rank, world=rank.world, procs=rank.local_world, balance=c['balance'])
     n_train, n_val = len(dls.train.dataset), len(dls.valid.dataset)
     on = f" on {rank.world} processes" if rank.world > 1 else ''
     print(f"data: {dls.num_classes} classes, {n_train} training and {n_val} validation images{on}", flush=True)
     for note in dls.splits.notes: print(f"note: {note}", flush=True)
+    hint = imbalance_hint(class_counts(dls.train.dataset.targets, dls.num_classes))
+    if hint and c['balance'] == 'none': print(f"note: {hint}", flush=True)
     return dls
+
+def _loss(c:dict, dls, device) -> nn.Module:
+    "Cross-entropy with the run's label smoothing, class-weighted (effective number of samples) for `balance='weights'`."
+    weight = None
+    if c['balance'] == 'weights':
+        weight = class_weights(class_counts(dls.train.dataset.targets, dls.num_classes)).to(device)
+    return nn.CrossEntropyLoss(weight=weight, label_smoothing=c['label_smoothing'])
 
 # %% ../nbs/03_train.ipynb #31efb214
 def _model(c:dict, dls, device, rank:Rank) -> nn.Module:
@@ -845,7 +855,7 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
         cbs = (_callbacks(c, out, meta, dtype, resolve_progress(progress), rank)
                + ([NormalizeCB(spec['mean'], spec['std'])] if gpu_normalizes(c, device) else [])
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
-        learn = Learner(model, dls, nn.CrossEntropyLoss(label_smoothing=c['label_smoothing']), c['lr'],
+        learn = Learner(model, dls, _loss(c, dls, device), c['lr'],
                         partial(OPTIMIZERS[c['opt']], wd=c['wd'], fused=fused), cbs, device,
                         splitter=fine_tune_splitter(c['lr']) if tune else lambda m: m.parameters(), rank=rank)
         try: return learn.fit(c['epochs'])
