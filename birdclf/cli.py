@@ -11,22 +11,31 @@ import torch
 
 from . import __version__
 from .data import AUGMENTATIONS, DataError, demo_dataset, format_report, scan_dataset
-from .infer import evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions
+from .infer import (
+    evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions)
 from .model import ARCHS, pretrained_archs
 from .plots import save_metrics_plot, read_history
-from .train import (METRIC_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
-                           resolve_progress, resume, train)
+from .train import (
+    METRIC_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
+    resolve_progress, resume, train)
 from .distributed import init_distributed, resolve_nproc, run_torchrun, torchrun_env
 
 # %% auto #0
-__all__ = ['COMMANDS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check', 'cmd_train', 'cmd_demo',
-           'cmd_evaluate', 'cmd_predict', 'cmd_plot', 'main']
+__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'DEMO_DEFAULTS', 'INFER_BATCH_SIZE', 'TOPK', 'COMMANDS',
+           'USER_ERRORS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check', 'cmd_train',
+           'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_plot', 'main']
 
 # %% ../nbs/06_cli.ipynb #b8e58a83
+EXIT_OK = 0             # the command did its job
+EXIT_FAILED = 1         # `check`: the folder cannot be trained on; an unexpected error in a torchrun job
+EXIT_USAGE = 2          # something the user can fix: a bad option, a missing folder, unusable data
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), or torchrun's SIGTERM
+
 class ArgumentParser(argparse.ArgumentParser):
     "argparse with one-line errors: `birdclf train: error: …` and exit status 2."
-    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message): self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
+# %% ../nbs/06_cli.ipynb #c1b51ab0
 def non_negative_int(text):
     "An argparse type: an integer ≥ 0."
     try: value = int(text)
@@ -36,97 +45,179 @@ def non_negative_int(text):
 
 def positive(kind):
     "An argparse type: a number of `kind` (int or float) greater than zero."
+    what = 'an integer' if kind is int else 'a number'
     def parse(text):
         try: value = kind(text)
-        except ValueError: raise argparse.ArgumentTypeError(f"'{text}' is not a{'n integer' if kind is int else ' number'}") from None
+        except ValueError: raise argparse.ArgumentTypeError(f"'{text}' is not {what}") from None
         if value <= 0: raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
         return value
     return parse
 
 # %% ../nbs/06_cli.ipynb #54d32e01
-def _add_training_options(p, **defaults):
-    d = {**TRAIN_DEFAULTS, **defaults}
-    p.set_defaults(option_defaults=d)
-    add = lambda flag, help, **kw: p.add_argument(flag, default=d[flag[2:].replace('-', '_')], help=help + ' (default: %(default)s)', **kw)
+def _option_adder(p, defaults:dict):
+    "`add(flag, help, **kwargs)`: add `--flag` to `p`, its default from `defaults` and shown in its help."
+    def add(flag, help, **kwargs):
+        default = defaults[flag[2:].replace('-', '_')]
+        p.add_argument(flag, default=default, help=help + ' (default: %(default)s)', **kwargs)
+    return add
+
+# %% ../nbs/06_cli.ipynb #388e73e9
+def _add_model_options(add):
+    "What is trained, and how: model, epochs, batches, optimiser, regularisation, augmentation."
     add('--arch', 'model architecture', choices=sorted(ARCHS))
     add('--epochs', 'epochs to train', type=positive(int))
     add('--batch-size', 'images per batch', type=positive(int))
     add('--image-size', "square image side in pixels; None: the arch's", type=positive(int))
-    add('--lr', 'peak learning rate; None: 1e-3, or 2e-3 for the head when fine-tuning', type=positive(float))
+    add('--lr', 'peak learning rate; None: 1e-3, or 2e-3 for the head when fine-tuning',
+        type=positive(float))
     add('--opt', 'optimiser', choices=list(OPTIMIZERS))
     add('--wd', 'weight decay', type=float)
     add('--sched', 'learning-rate schedule', choices=list(SCHEDULES))
     add('--label-smoothing', 'label smoothing of the cross-entropy', type=float)
     add('--clip', 'clip the gradient norm to this value', type=positive(float))
     add('--aug', 'training-time augmentation', choices=list(AUGMENTATIONS))
-    add('--monitor', 'history column that picks best.pt and early stopping', choices=METRIC_COLUMNS, metavar='COLUMN')
+
+# %% ../nbs/06_cli.ipynb #9139763a
+def _add_run_options(add):
+    "How the run goes: best checkpoint and early stop, precision, split, workers, device, seed."
+    add('--monitor', 'history column that picks best.pt and early stopping', choices=METRIC_COLUMNS,
+        metavar='COLUMN')
     add('--patience', 'stop after this many epochs without improvement', type=positive(int))
     add('--precision', 'mixed precision', choices=list(PRECISIONS))
     add('--val-pct', 'fraction of train held out when there is no val/ folder', type=positive(float))
     add('--workers', 'DataLoader worker processes; None: by CPU count', type=int)
     add('--device', 'auto, cpu or cuda')
     add('--seed', 'random seed; None: drawn and recorded', type=int)
-    add('--pretrained', "start from the arch's ImageNet weights", action=argparse.BooleanOptionalAction)
+
+# %% ../nbs/06_cli.ipynb #5107b119
+def _add_weights_options(add):
+    "Where the weights start from; the switches of caching, memory layout and SyncBatchNorm."
+    on_off = argparse.BooleanOptionalAction
+    add('--pretrained', "start from the arch's ImageNet weights", action=on_off)
     add('--weights', 'start from the weights (a state dict) in this file', metavar='PATH')
-    add('--freeze-epochs', 'with pretrained weights: epochs that train only the new head', type=non_negative_int)
-    add('--cache', 'decode and resize each image once into a cache of pixels', action=argparse.BooleanOptionalAction)
-    add('--channels-last', 'channels-last memory layout', action=argparse.BooleanOptionalAction)
+    add('--freeze-epochs', 'with pretrained weights: epochs that train only the new head',
+        type=non_negative_int)
+    add('--cache', 'decode and resize each image once into a cache of pixels', action=on_off)
+    add('--channels-last', 'channels-last memory layout', action=on_off)
     add('--sync-bn', 'BatchNorm statistics over all the processes (CUDA; for small per-GPU batches)',
-        action=argparse.BooleanOptionalAction)
+        action=on_off)
+
+# %% ../nbs/06_cli.ipynb #5c3da2a3
+def _add_training_options(p, **defaults):
+    "Add every option of `birdclf.train.train` to `p`, its defaults `TRAIN_DEFAULTS` updated by `defaults`."
+    defaults = {**TRAIN_DEFAULTS, **defaults}
+    p.set_defaults(option_defaults=defaults)
+    add = _option_adder(p, defaults)
+    _add_model_options(add)
+    _add_run_options(add)
+    _add_weights_options(add)
     p.add_argument('--progress', choices=PROGRESS, default='auto',
-                   help='bar, one log line per epoch and split, or none; auto: a bar in terminals and notebooks, lines in logs')
+                   help='bar, one log line per epoch and split, or none; '
+                        'auto: a bar in terminals and notebooks, lines in logs')
+
+# %% ../nbs/06_cli.ipynb #5054dfd1
+def _add_check_command(sub):
+    "`birdclf check DATA_DIR`."
+    p = sub.add_parser('check', help='scan DATA_DIR and report what training would see and any problems')
+    p.add_argument('data_dir', metavar='DATA_DIR')
+    p.add_argument('--val-pct', type=positive(float), default=TRAIN_DEFAULTS['val_pct'],
+                   help='as for train (default: %(default)s)')
+
+# %% ../nbs/06_cli.ipynb #0a7160c7
+def _add_train_command(sub):
+    "`birdclf train [DATA_DIR]`: the training options, and the run folder."
+    p = sub.add_parser('train', help='train on DATA_DIR/train, validate on DATA_DIR/val')
+    p.add_argument('data_dir', metavar='DATA_DIR', nargs='?',
+                   help='folder with train/<class>/* and val/<class>/*')
+    _add_training_options(p)
+    p.add_argument('--out', metavar='RUN_DIR',
+                   help='run folder for checkpoints, history, config and metrics.png')
+    p.add_argument('--resume', metavar='RUN_DIR', help='continue the interrupted run in RUN_DIR')
+    p.add_argument('--overwrite', action='store_true', help='start afresh in an existing run folder')
+    p.add_argument('--nproc', metavar='N|auto',
+                   help="train on N processes through torchrun; auto: one per visible GPU "
+                        "(default: auto, or the count a resumed run used)")
+
+# %% ../nbs/06_cli.ipynb #670f7031
+DEMO_DEFAULTS = dict(epochs=3, batch_size=64, image_size=64, seed=0, pretrained=None)
+
+def _add_demo_command(sub):
+    "`birdclf demo`: the training options with `DEMO_DEFAULTS`, and the run folder."
+    p = sub.add_parser('demo', help='train on a small built-in dataset of real images (handwritten digits)')
+    _add_training_options(p, **DEMO_DEFAULTS)
+    p.add_argument('--out', default='runs/demo', metavar='RUN_DIR',
+                   help='run folder, overwritten (default: %(default)s)')
+
+# %% ../nbs/06_cli.ipynb #fc2434c1
+def _add_plot_command(sub):
+    "`birdclf plot RUN_DIR`."
+    p = sub.add_parser('plot', help="redraw RUN_DIR/metrics.png from the run's history")
+    p.add_argument('run_dir', metavar='RUN_DIR')
+
+# %% ../nbs/06_cli.ipynb #1bdc875f
+INFER_BATCH_SIZE = 64
 
 def _add_inference_options(p):
-    p.add_argument('checkpoint', metavar='RUN_DIR_OR_CHECKPOINT', help='a run folder (its best.pt, else last.pt) or a .pt file')
-    p.add_argument('--tta', action='store_true', help='average the predictions for the image and its mirror image')
-    p.add_argument('--batch-size', type=positive(int), default=64, help='images per batch (default: %(default)s)')
-    p.add_argument('--workers', type=int, default=None, help='DataLoader worker processes (default: by CPU count)')
+    "The model to load and how to run it: run folder or checkpoint, TTA, batch size, workers, device."
+    p.add_argument('checkpoint', metavar='RUN_DIR_OR_CHECKPOINT',
+                   help='a run folder (its best.pt, else last.pt) or a .pt file')
+    p.add_argument('--tta', action='store_true',
+                   help='average the predictions for the image and its mirror image')
+    p.add_argument('--batch-size', type=positive(int), default=INFER_BATCH_SIZE,
+                   help='images per batch (default: %(default)s)')
+    p.add_argument('--workers', type=int, default=None,
+                   help='DataLoader worker processes (default: by CPU count)')
     p.add_argument('--device', default='auto', help='auto, cpu or cuda (default: %(default)s)')
 
-def _add_infer_parsers(sub):
-    p = sub.add_parser('evaluate', help="score a trained model on DATA_DIR/test (or val): metrics, figures, per-class table")
+# %% ../nbs/06_cli.ipynb #3ab8a9ce
+def _add_evaluate_command(sub):
+    "`birdclf evaluate RUN_DIR_OR_CHECKPOINT DATA_DIR`."
+    p = sub.add_parser('evaluate', help="score a trained model on DATA_DIR/test (or val): "
+                                        "metrics, figures, per-class table")
     _add_inference_options(p)
     p.add_argument('data_dir', metavar='DATA_DIR')
-    p.add_argument('--split', choices=('val', 'test'), default='test', help='split to score (default: %(default)s)')
-    p.add_argument('--out', metavar='DIR', help="folder for metrics.json, per_class.csv and the figures (default: eval_SPLIT in the run folder)")
+    p.add_argument('--split', choices=('val', 'test'), default='test',
+                   help='split to score (default: %(default)s)')
+    p.add_argument('--out', metavar='DIR',
+                   help="folder for metrics.json, per_class.csv and the figures "
+                        "(default: eval_SPLIT in the run folder)")
+
+# %% ../nbs/06_cli.ipynb #f1a7a628
+TOPK = 5
+
+def _add_predict_command(sub):
+    "`birdclf predict RUN_DIR_OR_CHECKPOINT PATH [PATH ...]`."
     p = sub.add_parser('predict', help='the most likely species for image files or folders')
     _add_inference_options(p)
     p.add_argument('paths', metavar='PATH', nargs='+', help='image files or folders (walked recursively)')
-    p.add_argument('--topk', type=positive(int), default=5, help='species per image (default: %(default)s)')
-    p.add_argument('--out', metavar='FILE', help='write the predictions to FILE.csv or FILE.json instead of a table')
+    p.add_argument('--topk', type=positive(int), default=TOPK,
+                   help='species per image (default: %(default)s)')
+    p.add_argument('--out', metavar='FILE',
+                   help='write the predictions to FILE.csv or FILE.json instead of a table')
 
+# %% ../nbs/06_cli.ipynb #cb14f2e9
 def build_parser() -> ArgumentParser:
     "The `birdclf` argument parser."
     parser = ArgumentParser(prog='birdclf', description='Train and use bird-species image classifiers.')
-    parser.add_argument('--version', action='version', version=f'birdclf {__version__}', help="print birdclf's version and exit")
+    parser.add_argument('--version', action='version', version=f'birdclf {__version__}',
+                        help="print birdclf's version and exit")
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    p = sub.add_parser('check', help='scan DATA_DIR and report what training would see and any problems')
-    p.add_argument('data_dir', metavar='DATA_DIR')
-    p.add_argument('--val-pct', type=positive(float), default=TRAIN_DEFAULTS['val_pct'], help='as for train (default: %(default)s)')
-    p = sub.add_parser('train', help='train on DATA_DIR/train, validate on DATA_DIR/val')
-    p.add_argument('data_dir', metavar='DATA_DIR', nargs='?', help='folder with train/<class>/* and val/<class>/*')
-    _add_training_options(p)
-    p.add_argument('--out', metavar='RUN_DIR', help='run folder for checkpoints, history, config and metrics.png')
-    p.add_argument('--resume', metavar='RUN_DIR', help='continue the interrupted run in RUN_DIR')
-    p.add_argument('--overwrite', action='store_true', help='start afresh in an existing run folder')
-    p.add_argument('--nproc', metavar='N|auto', help="train on N processes through torchrun; auto: one per visible GPU "
-                   "(default: auto, or the count a resumed run used)")
-    p = sub.add_parser('demo', help='train on a small built-in dataset of real images (handwritten digits)')
-    _add_training_options(p, epochs=3, batch_size=64, image_size=64, seed=0, pretrained=None)
-    p.add_argument('--out', default='runs/demo', metavar='RUN_DIR', help='run folder, overwritten (default: %(default)s)')
-    p = sub.add_parser('plot', help="redraw RUN_DIR/metrics.png from the run's history")
-    p.add_argument('run_dir', metavar='RUN_DIR')
-    _add_infer_parsers(sub)
+    for add_command in (_add_check_command, _add_train_command, _add_demo_command, _add_plot_command,
+                        _add_evaluate_command, _add_predict_command):
+        add_command(sub)
     return parser
 
 # %% ../nbs/06_cli.ipynb #ec903b28
 def cmd_check(args) -> int:
+    "`birdclf check`: print the scan of DATA_DIR; 0 when training could use it, else 1."
     try: report = scan_dataset(args.data_dir, args.val_pct)
     except DataError as e:
-        print(f"NOT TRAINABLE: {e}"); return 1
+        print(f"NOT TRAINABLE: {e}")
+        return EXIT_FAILED
     print(format_report(report))
-    return 0 if report.trainable else 1
+    return EXIT_OK if report.trainable else EXIT_FAILED
 
+# %% ../nbs/06_cli.ipynb #18bbda11
 def _options(args) -> dict:
     "The training options given on the command line, by `train`'s parameter names."
     return {k: getattr(args, k) for k in TRAIN_DEFAULTS}
@@ -137,6 +228,26 @@ def _finish(learn, out) -> list[dict]:
     print(f"run folder: {Path(out).resolve()}")
     return learn.history
 
+# %% ../nbs/06_cli.ipynb #0a2f2f0f
+def _given_options(args) -> dict:
+    "The training options whose values are not the command's defaults."
+    return {k: v for k, v in _options(args).items() if v != args.option_defaults[k]}
+
+# %% ../nbs/06_cli.ipynb #db677cfc
+def _train_or_resume(args, rank) -> list[dict]:
+    "Train (or resume) in this process, which is `rank` of a torchrun job or on its own (`rank` None)."
+    kw = dict(progress=args.progress, rank=rank)
+    if args.resume:
+        learn, out = resume(args.resume, args.data_dir, **kw, **_given_options(args)), args.resume
+    else:
+        if not args.data_dir: raise ValueError("DATA_DIR is required (or --resume RUN_DIR to continue a run)")
+        if not args.out:
+            raise ValueError("--out RUN_DIR is required: the folder for the run's checkpoints and history")
+        learn = train(args.data_dir, out=args.out, overwrite=args.overwrite, **kw, **_options(args))
+        out = args.out
+    return _finish(learn, out) if rank is None or rank.is_main else learn.history
+
+# %% ../nbs/06_cli.ipynb #9bb12f8a
 def _stored_processes(run_dir) -> int:
     "How many processes the run in `run_dir` trained on, where it can continue on as many here; else 1."
     try: resolved = json.loads((Path(run_dir)/'config.json').read_text()).get('resolved') or {}
@@ -149,32 +260,26 @@ def _nproc(args) -> int:
     if args.nproc is not None: return resolve_nproc(args.nproc, args.device)
     return _stored_processes(args.resume) if args.resume else resolve_nproc('auto', args.device)
 
+# %% ../nbs/06_cli.ipynb #788b1789
 def _child_argv(argv:list[str], progress:str) -> list[str]:
     "The command line of each process: this one without --nproc, with the progress display decided here."
-    kept = [a for i, a in enumerate(argv) if not (a == '--nproc' or a.startswith('--nproc=') or i and argv[i - 1] == '--nproc')]
-    return kept + ['--progress', progress]
+    def is_nproc(i, arg):
+        return arg == '--nproc' or arg.startswith('--nproc=') or (i and argv[i - 1] == '--nproc')
+    return [arg for i, arg in enumerate(argv) if not is_nproc(i, arg)] + ['--progress', progress]
 
-def _train_or_resume(args, rank) -> list[dict]:
-    "Train (or resume) in this process, which is `rank` of a torchrun job or on its own (`rank` None)."
-    kw = dict(progress=args.progress, rank=rank)
-    if args.resume:
-        changed = {k: v for k, v in _options(args).items() if v != args.option_defaults[k]}
-        learn, out = resume(args.resume, args.data_dir, **kw, **changed), args.resume
-    else:
-        if not args.data_dir: raise ValueError("DATA_DIR is required (or --resume RUN_DIR to continue a run)")
-        if not args.out: raise ValueError("--out RUN_DIR is required: the folder for the run's checkpoints and history")
-        learn, out = train(args.data_dir, out=args.out, overwrite=args.overwrite, **kw, **_options(args)), args.out
-    return _finish(learn, out) if rank is None or rank.is_main else learn.history
-
+# %% ../nbs/06_cli.ipynb #d4e6dd49
 def _check_processes(args, nproc:int):
     "The errors every process would meet, found before any starts."
     if args.resume: return  # the run's stored options are checked by each process
     if args.batch_size % nproc:
-        raise ValueError(f"--batch-size {args.batch_size} does not divide among {nproc} processes: use a multiple of {nproc}")
+        raise ValueError(f"--batch-size {args.batch_size} does not divide among {nproc} processes: "
+                         f"use a multiple of {nproc}")
     if args.sync_bn and (str(args.device).startswith(('cpu', 'mps')) or torch.cuda.device_count() == 0):
         raise ValueError("--sync-bn needs CUDA GPUs: PyTorch's SyncBatchNorm does not run on CPU processes")
 
+# %% ../nbs/06_cli.ipynb #65ee4165
 def cmd_train(args):
+    "`birdclf train`: train or resume a run, here or on several processes."
     env = torchrun_env()
     if env is None and (nproc := _nproc(args)) > 1:
         _check_processes(args, nproc)
@@ -184,41 +289,58 @@ def cmd_train(args):
     finally:
         if rank: torch.distributed.destroy_process_group()
 
+# %% ../nbs/06_cli.ipynb #878bf2e7
 def cmd_demo(args):
+    "`birdclf demo`: train on the demo digits; the last line is the validation accuracy."
     data = demo_dataset()
     print(f"demo data: {data} (sklearn's handwritten digits, 10 classes)")
     options = _options(args)
-    if options['pretrained'] is None: options['pretrained'] = args.arch in pretrained_archs()  # offline Lite0 weights included
-    history = _finish(train(data, out=args.out, overwrite=True, progress=args.progress, **options), args.out)
+    if options['pretrained'] is None: options['pretrained'] = args.arch in pretrained_archs()
+    learn = train(data, out=args.out, overwrite=True, progress=args.progress, **options)
+    history = _finish(learn, args.out)
     print(f"val accuracy: {history[-1]['val_accuracy']:.3f}")
 
+# %% ../nbs/06_cli.ipynb #ec43ba1a
 def cmd_evaluate(args):
+    "`birdclf evaluate`: score a checkpoint on a split; print the report and write its files."
     ckpt = resolve_checkpoint(args.checkpoint)
     out = args.out or ckpt.parent/f'eval_{args.split}'
-    result = evaluate(ckpt, args.data_dir, args.split, out, args.tta, args.batch_size, args.device, args.workers)
+    result = evaluate(ckpt, args.data_dir, args.split, out, args.tta, args.batch_size, args.device,
+                      args.workers)
     print(format_evaluation(result))
 
+# %% ../nbs/06_cli.ipynb #0f86ba90
 def cmd_predict(args):
+    "`birdclf predict`: the top species of each image, as a table or into a file."
     if args.out and Path(args.out).suffix.lower() not in ('.csv', '.json'):
         raise ValueError(f"--out {args.out}: use a .csv or .json file name")
-    rows = predict(args.checkpoint, args.paths, args.topk, args.tta, args.batch_size, args.device, args.workers)
+    rows = predict(args.checkpoint, args.paths, args.topk, args.tta, args.batch_size, args.device,
+                   args.workers)
     for row in rows:
         if row['error']: print(f"skipped {row['path']}: {row['error']}", file=sys.stderr)
-    if args.out: print(f"wrote {sum(not r['error'] for r in rows)} predictions to {write_predictions(rows, args.out)}")
+    if args.out:
+        n_predicted = sum(not row['error'] for row in rows)
+        print(f"wrote {n_predicted} predictions to {write_predictions(rows, args.out)}")
     else: print(format_predictions(rows))
 
+# %% ../nbs/06_cli.ipynb #60aab199
 def cmd_plot(args):
+    "`birdclf plot`: redraw RUN_DIR/metrics.png."
     path = save_metrics_plot(read_history(args.run_dir), Path(args.run_dir)/'metrics.png')
     print(f"wrote {path}")
 
 # %% ../nbs/06_cli.ipynb #63b98df1
 COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot,
             'evaluate': cmd_evaluate, 'predict': cmd_predict}
+USER_ERRORS = (DataError, CheckpointError, ValueError, FileNotFoundError)
 
+# %% ../nbs/06_cli.ipynb #f979472f
 @contextlib.contextmanager
 def _sigterm_interrupts(on:bool):
-    "Inside the block, take SIGTERM (torchrun stopping the job) as a Ctrl-C: a checkpoint being written is finished first."
-    if not on: yield; return
+    "In the block, SIGTERM (torchrun stopping the job) acts as Ctrl-C: a checkpoint being written is finished."
+    if not on:
+        yield
+        return
     def interrupt(signum, frame): raise KeyboardInterrupt
     previous = signal.signal(signal.SIGTERM, interrupt)
     try: yield
@@ -228,21 +350,31 @@ def _quiet_stdout(on:bool):
     "Processes other than rank 0 print nothing: process 0 speaks for the job."
     return contextlib.redirect_stdout(open(os.devnull, 'w')) if on else contextlib.nullcontext()
 
+# %% ../nbs/06_cli.ipynb #7d50e963
+def _who(command:str, env:dict|None) -> str:
+    "How messages name the command: `birdclf train`, or `birdclf train (rank 1 of 2)` in a torchrun job."
+    return f"birdclf {command}" + (f" (rank {env['rank']} of {env['world_size']})" if env else '')
+
+# %% ../nbs/06_cli.ipynb #650a1cc4
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `birdclf` console script; returns the exit status."
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     env = torchrun_env()
-    who = f"birdclf {args.command}" + (f" (rank {env['rank']} of {env['world_size']})" if env else '')
+    who = _who(args.command, env)
     try:
         with _quiet_stdout(bool(env and env['rank'])), _sigterm_interrupts(bool(env)):
             status = COMMANDS[args.command](args)
     except KeyboardInterrupt:
-        print(f"\n{who}: interrupted", file=sys.stderr); return 130
-    except (DataError, CheckpointError, ValueError, FileNotFoundError) as e:
+        print(f"\n{who}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except USER_ERRORS as e:
         if os.environ.get('BIRDCLF_DEBUG'): raise
-        print(f"{who}: error: {e}", file=sys.stderr); return 2
+        print(f"{who}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as e:  # in a process of a torchrun job: one line, not one traceback per process
         if not env or os.environ.get('BIRDCLF_DEBUG'): raise
-        print(f"{who}: error: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}", file=sys.stderr); return 1
-    return status if isinstance(status, int) else 0
+        first_line = (str(e).splitlines() or [''])[0]
+        print(f"{who}: error: {type(e).__name__}: {first_line}", file=sys.stderr)
+        return EXIT_FAILED
+    return status if isinstance(status, int) else EXIT_OK
