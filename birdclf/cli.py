@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .data import AUGMENTATIONS, DataError, demo_dataset, format_report, scan_dataset
+from .data import AUGMENTATIONS, BALANCE_OPTIONS, DataError, demo_dataset, format_report, scan_dataset
 from .infer import (
-    evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions)
+    calibrate, evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions)
 from .model import ARCHS, pretrained_archs
 from .plots import save_metrics_plot, read_history
 from .train import (
@@ -23,7 +23,7 @@ from .distributed import init_distributed, resolve_nproc, run_torchrun, torchrun
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'DEMO_DEFAULTS', 'INFER_BATCH_SIZE', 'TOPK', 'COMMANDS',
            'USER_ERRORS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check', 'cmd_train',
-           'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_plot', 'main']
+           'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_calibrate', 'cmd_plot', 'main']
 
 # %% ../nbs/06_cli.ipynb #b8e58a83
 EXIT_OK = 0             # the command did its job
@@ -76,6 +76,8 @@ def _add_model_options(add):
     add('--label-smoothing', 'label smoothing of the cross-entropy', type=float)
     add('--clip', 'clip the gradient norm to this value', type=positive(float))
     add('--aug', 'training-time augmentation', choices=list(AUGMENTATIONS))
+    add('--balance', 'for long-tailed folders: weights (class-weighted loss) or sampler '
+        '(each epoch drawn evenly across species)', choices=list(BALANCE_OPTIONS))
 
 # %% ../nbs/06_cli.ipynb #9139763a
 def _add_run_options(add):
@@ -100,6 +102,8 @@ def _add_weights_options(add):
     add('--cache', 'decode and resize each image once into a cache of pixels', action=on_off)
     add('--channels-last', 'channels-last memory layout', action=on_off)
     add('--sync-bn', 'BatchNorm statistics over all the processes (CUDA; for small per-GPU batches)',
+        action=on_off)
+    add('--calibrate', 'fit a temperature on the val images so that the probabilities match the accuracy',
         action=on_off)
 
 # %% ../nbs/06_cli.ipynb #5c3da2a3
@@ -149,6 +153,14 @@ def _add_demo_command(sub):
                    help='run folder, overwritten (default: %(default)s)')
 
 # %% ../nbs/06_cli.ipynb #fc2434c1
+def _add_calibrate_command(sub):
+    "`birdclf calibrate RUN_DIR [DATA_DIR]`."
+    p = sub.add_parser('calibrate', help="fit the temperature of RUN_DIR's best.pt and last.pt on its val images")
+    p.add_argument('run_dir', metavar='RUN_DIR')
+    p.add_argument('data_dir', metavar='DATA_DIR', nargs='?', help="default: the run's data folder")
+    p.add_argument('--workers', type=int, default=None, help='DataLoader worker processes (default: by CPU count)')
+    p.add_argument('--device', default='auto', help='auto, cpu or cuda (default: %(default)s)')
+
 def _add_plot_command(sub):
     "`birdclf plot RUN_DIR`."
     p = sub.add_parser('plot', help="redraw RUN_DIR/metrics.png from the run's history")
@@ -203,7 +215,7 @@ def build_parser() -> ArgumentParser:
                         help="print birdclf's version and exit")
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add_command in (_add_check_command, _add_train_command, _add_demo_command, _add_plot_command,
-                        _add_evaluate_command, _add_predict_command):
+                        _add_evaluate_command, _add_predict_command, _add_calibrate_command):
         add_command(sub)
     return parser
 
@@ -324,6 +336,11 @@ def cmd_predict(args):
     else: print(format_predictions(rows))
 
 # %% ../nbs/06_cli.ipynb #60aab199
+def cmd_calibrate(args):
+    "`birdclf calibrate`: fit and store the temperature of a run's checkpoints."
+    fitted = calibrate(args.run_dir, args.data_dir, args.device, workers=args.workers)
+    for name, temperature in fitted.items(): print(f"{Path(args.run_dir)/name}: temperature {temperature:.4f}")
+
 def cmd_plot(args):
     "`birdclf plot`: redraw RUN_DIR/metrics.png."
     path = save_metrics_plot(read_history(args.run_dir), Path(args.run_dir)/'metrics.png')
@@ -331,7 +348,7 @@ def cmd_plot(args):
 
 # %% ../nbs/06_cli.ipynb #63b98df1
 COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot,
-            'evaluate': cmd_evaluate, 'predict': cmd_predict}
+            'evaluate': cmd_evaluate, 'predict': cmd_predict, 'calibrate': cmd_calibrate}
 USER_ERRORS = (DataError, CheckpointError, ValueError, FileNotFoundError)
 
 # %% ../nbs/06_cli.ipynb #f979472f
