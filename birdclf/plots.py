@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 # %% auto #0
-__all__ = ['PANELS', 'FIGURE_DPI', 'METRICS_FIGSIZE', 'read_history', 'plot_metrics', 'save_figure', 'save_metrics_plot',
-           'row_normalise', 'plot_confusion_matrix', 'plot_reliability', 'plot_top_losses']
+__all__ = ['PANELS', 'FIGURE_DPI', 'METRICS_FIGSIZE', 'RELIABILITY_FIGSIZE', 'read_history', 'plot_metrics', 'save_figure',
+           'save_metrics_plot', 'row_normalise', 'plot_confusion_matrix', 'plot_reliability', 'plot_top_losses']
 
 # %% ../nbs/04_plots.ipynb #094af728
 PANELS = [('accuracy', 'Accuracy'), ('precision', 'Precision'), ('recall', 'Recall'),
@@ -141,20 +141,35 @@ def plot_confusion_matrix(cm, classes, title: str = 'Confusion matrix', annotate
     return fig
 
 # %% ../nbs/04_plots.ipynb #9e0a34f0
+RELIABILITY_FIGSIZE = (6, 7)  # inches: the diagram, and the bin counts under it
+# a bin's gap from its accuracy to its mean confidence: label, face colour, edge (and hatch) colour, hatch
+_GAP_STYLES = {'over': ('gap: over-confident', ('tab:red', 0.3), 'tab:red', '//'),
+               'under': ('gap: under-confident', ('white', 0.55), 'darkorange', '\\\\')}
+
+def _draw_gaps(ax, left, width: float, confidence, accuracy):
+    "Hatched segments from each bin's accuracy to its mean `confidence`, styled by direction."
+    for direction, in_direction in (('over', confidence > accuracy), ('under', confidence < accuracy)):
+        if not in_direction.any(): continue   # a legend entry only for a direction that occurs
+        label, face, edge, hatch = _GAP_STYLES[direction]
+        low, high = np.minimum(confidence, accuracy), np.maximum(confidence, accuracy)
+        ax.bar(left[in_direction], (high - low)[in_direction], width, bottom=low[in_direction], align='edge',
+               color=face, edgecolor=edge, hatch=hatch, label=label)
+
+# %% ../nbs/04_plots.ipynb #5c2e8a41
 def plot_reliability(confidence, accuracy, count, ece: float, title: str = 'Reliability diagram') -> Figure:
     "Accuracy per confidence bin against the diagonal, the gap to the mean confidence, and the bin counts below."
     confidence, accuracy, count = (np.asarray(a, dtype=float) for a in (confidence, accuracy, count))
     n_bins = len(count)
     left, width = np.linspace(0, 1, n_bins + 1)[:-1], 1 / n_bins
-    fig = Figure(figsize=(6, 7), dpi=100, layout='constrained')
+    fig = Figure(figsize=RELIABILITY_FIGSIZE, dpi=FIGURE_DPI, layout='constrained')
     ax, hx = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     has = count > 0
     ax.bar(left[has], accuracy[has], width, align='edge', color='tab:blue', edgecolor='black', label='accuracy')
-    ax.bar(left[has], (confidence - accuracy)[has], width, bottom=accuracy[has], align='edge', color='tab:red',
-           alpha=0.3, hatch='//', edgecolor='tab:red', label='gap to mean confidence')
+    _draw_gaps(ax, left[has], width, confidence[has], accuracy[has])
     ax.plot([0, 1], [0, 1], 'k--', label='perfect calibration')
-    ax.set(xlim=(0, 1), ylim=(0, 1), ylabel='Accuracy', title=f'{title}\nECE {ece:.3f} ({n_bins} bins)')
-    ax.legend(loc='upper left')
+    ax.set(xlim=(0, 1), ylim=(0, 1), ylabel='Accuracy')
+    ax.legend(loc='lower center', bbox_to_anchor=(0.5, 1), ncols=2, fontsize='small', frameon=False)  # above
+    fig.suptitle(f'{title}\nECE {ece:.3f} ({n_bins} bins)')
     hx.bar(left, count, width, align='edge', color='grey', edgecolor='black')
     hx.set(xlabel='Confidence (top-1 probability)', ylabel='Images')
     return fig
