@@ -20,7 +20,7 @@ from .model import arch_config, create_model, freeze_backbone, param_groups, set
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
-           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TEMPERATURE_RANGE', 'GOLDEN',
+           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TEMPERATURE_RANGE',
            'TRAIN_DEFAULTS', 'RUN_FILES', 'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state',
            'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'MetricsCB', 'metric_lists',
            'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16',
@@ -644,7 +644,7 @@ class ResumeCB(Callback):
 
 # %% ../nbs/03_train.ipynb #7439025f
 TEMPERATURE_RANGE = (0.05, 20.0)
-GOLDEN = (math.sqrt(5) - 1) / 2
+_GOLDEN = (math.sqrt(5) - 1) / 2
 
 def nll_at(logits:torch.Tensor, labels:torch.Tensor, temperature:float=1.0) -> float:
     "Mean negative log-likelihood of `labels` under softmax(`logits` / `temperature`)."
@@ -655,7 +655,7 @@ def fit_temperature(logits, labels, steps:int=60) -> float:
     logits, labels = torch.as_tensor(logits).double().cpu(), torch.as_tensor(labels).long().cpu()
     lo, hi = (math.log(t) for t in TEMPERATURE_RANGE)
     for _ in range(steps):
-        left, right = hi - GOLDEN * (hi - lo), lo + GOLDEN * (hi - lo)
+        left, right = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
         if nll_at(logits, labels, math.exp(left)) < nll_at(logits, labels, math.exp(right)): hi = right
         else: lo = left
     return math.exp((lo + hi) / 2)
