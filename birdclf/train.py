@@ -21,16 +21,16 @@ from .model import arch_config, create_model, freeze_backbone, param_groups, set
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
            'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TEMPERATURE_RANGE',
-           'TRAIN_DEFAULTS', 'RUN_FILES', 'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state',
-           'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'MetricsCB', 'metric_lists',
-           'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16',
-           'mps_has_autocast', 'resolve_precision', 'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB',
-           'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic', 'csv_text', 'history_csv', 'save_history',
-           'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError',
-           'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint', 'convert_checkpoint',
-           'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state',
-           'ResumeCB', 'nll_at', 'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'fine_tuning',
-           'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume']
+           'TRAIN_DEFAULTS', 'RUN_FILES', 'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available', 'get_device', 'Rank',
+           'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to',
+           'Learner', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB',
+           'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name',
+           'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic',
+           'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress',
+           'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint',
+           'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB',
+           'load_optimizer_state', 'ResumeCB', 'nll_at', 'fit_temperature', 'CalibrateCB', 'FineTuneCB',
+           'fine_tune_splitter', 'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -881,9 +881,11 @@ def train(data_dir, out='runs/run', progress:str|bool='auto', cbs=(), overwrite:
     return _fit_run(c, out, progress, cbs, rank=rank)
 
 # %% ../nbs/03_train.ipynb #c932ffcf
+OPTIONS_BEFORE_THEY_EXISTED = {'balance': 'none'}  # a run stored without the option trained this way
+
 def _resume_config(c:dict, done:int, data_dir=None, **options) -> dict:
-    "The stored config `c` (options added since take their defaults), checked against the options passed again."
-    c = {**TRAIN_DEFAULTS, **c}
+    "The stored config `c` (options added since: what runs did before them), checked against the options passed."
+    c = {**TRAIN_DEFAULTS, **OPTIONS_BEFORE_THEY_EXISTED, **c}
     if data_dir is not None: c['data_dir'] = str(Path(data_dir).resolve())
     for key, value in options.items():
         if key not in TRAIN_DEFAULTS: raise TypeError(f"unknown training option: {key}")
