@@ -76,8 +76,9 @@ def _add_model_options(add):
     add('--label-smoothing', 'label smoothing of the cross-entropy', type=float)
     add('--clip', 'clip the gradient norm to this value', type=positive(float))
     add('--aug', 'training-time augmentation', choices=list(AUGMENTATIONS))
-    add('--balance', 'for long-tailed folders: weights (class-weighted loss) or sampler '
-        '(each epoch drawn evenly across species)', choices=list(BALANCE_OPTIONS))
+    add('--balance', 'long-tailed folders: sampler (each epoch drawn evenly across species), weights '
+        '(class-weighted loss), none; auto: sampler when the largest class has 4x the smallest\'s photos',
+        choices=list(BALANCE_OPTIONS))
 
 # %% ../nbs/06_cli.ipynb #9139763a
 def _add_run_options(add):

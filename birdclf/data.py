@@ -25,8 +25,8 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'AUG_SPECS', 'AUGM
            'cache_key', 'decode_square', 'decoded_cache', 'ToFloatNormalized', 'cached_transforms',
            'CachedImageDataset', 'cached_datasets', 'cpu_count', 'default_workers', 'DataLoaders', 'sample_seed',
            'EpochSampler', 'class_counts', 'class_weights', 'BalancedEpochSampler', 'make_loader', 'get_dataloaders',
-           'image_size_and_problem', 'file_digest', 'ScanReport', 'imbalance_hint', 'scan_dataset', 'format_report',
-           'tail_counts', 'long_tailed_copy', 'demo_dataset']
+           'image_size_and_problem', 'file_digest', 'ScanReport', 'imbalance_hint', 'resolve_balance', 'scan_dataset',
+           'format_report', 'tail_counts', 'long_tailed_copy', 'demo_dataset']
 
 # %% ../nbs/00_data.ipynb #a2dcc64e
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -528,6 +528,7 @@ class DataLoaders:
     valid: DataLoader
     classes: list
     splits: DataSplits|None = None
+    balance: str = 'none'  # how the training loader draws: 'none' or 'sampler' ('weights' is the loss's)
 
     @property
     def num_classes(self): return len(self.classes)
@@ -605,7 +606,7 @@ class BalancedEpochSampler(EpochSampler):
         return list(zip(padded, seeds))[self.rank::self.num_replicas]
 
 # %% ../nbs/00_data.ipynb #b1a0c017
-BALANCE_OPTIONS = ('none', 'weights', 'sampler')  # 'weights' weights the loss: the loaders stay plain
+BALANCE_OPTIONS = ('auto', 'none', 'weights', 'sampler')  # 'weights' weights the loss: the loaders stay plain
 
 def _check_balance(balance:str):
     "Refuse a `balance` that is not one of `BALANCE_OPTIONS`."
@@ -615,6 +616,7 @@ def _check_balance(balance:str):
 def _sampler(ds, train:bool, world:int, rank:int, seed:int, balance:str='none'):
     "A loader's sampler: balanced for training with `balance='sampler'`, else an `EpochSampler` (or None)."
     _check_balance(balance)
+    if balance == 'auto': raise ValueError("balance='auto' is decided by get_dataloaders, from the training labels")
     if balance == 'sampler':
         if not train:
             raise ValueError("balance='sampler' is for training: validation images are never resampled")
@@ -644,12 +646,13 @@ def get_dataloaders(data_dir, batch_size:int=32, image_size:int=224, mean=IMAGEN
     "DataLoaders of `data_dir`'s training (with `aug` and `balance`) and validation images; cached if `cache`."
     _check_balance(balance)  # before every image is checked
     splits = load_splits(data_dir, val_pct, seed or 0)
+    if balance == 'auto': balance = resolve_balance(balance, [label for _, label in splits.train], len(splits.classes))
     if cache: dss = cached_datasets(splits, image_size, mean, std, aug, interpolation, normalize=normalize)
     else: dss = image_datasets(splits, image_size, mean, std, aug, interpolation)
     shard = dict(workers=workers, device=device, persistent=persistent, rank=rank, world=world,
                  procs=procs, seed=seed)
     return DataLoaders(make_loader(dss['train'], batch_size, True, balance=balance, **shard),
-                       make_loader(dss['val'], batch_size, False, **shard), splits.classes, splits)
+                       make_loader(dss['val'], batch_size, False, **shard), splits.classes, splits, balance)
 
 # %% ../nbs/00_data.ipynb #e8ff53d4
 def image_size_and_problem(path) -> tuple[tuple|None, str|None]:
@@ -706,7 +709,13 @@ def imbalance_hint(counts) -> str|None:
     imbalance = _imbalance(counts if isinstance(counts, dict) else dict(enumerate(counts)))
     if imbalance is None or imbalance[0] < IMBALANCE_HINT_RATIO: return None
     return (f"heavy class imbalance (largest class {imbalance[0]:.1f}x the smallest): "
-            "consider --balance sampler or --balance weights when training")
+            "training draws each epoch evenly across species (--balance auto: sampler; or weights, none)")
+
+def resolve_balance(balance:str, labels, num_classes:int) -> str:
+    "`balance`, with 'auto' decided: 'sampler' when the training `labels` are heavily imbalanced, else 'none'."
+    _check_balance(balance)
+    if balance != 'auto': return balance
+    return 'sampler' if imbalance_hint(class_counts(labels, num_classes)) else 'none'
 
 # %% ../nbs/00_data.ipynb #ab85d1e9
 def _one_split_classes(counts:dict) -> dict:

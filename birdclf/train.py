@@ -696,7 +696,7 @@ TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
                       patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
                       pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True, sync_bn=False,
-                      calibrate=True, balance='none')
+                      calibrate=True, balance='auto')
 
 def _check_options(c:dict):
     "One-line errors for option values that cannot work."
@@ -763,9 +763,18 @@ def _data(c:dict, spec:dict, device, rank:Rank):
     on = f" on {rank.world} processes" if rank.world > 1 else ''
     print(f"data: {dls.num_classes} classes, {n_train} training and {n_val} validation images{on}", flush=True)
     for note in dls.splits.notes: print(f"note: {note}", flush=True)
-    hint = imbalance_hint(class_counts(dls.train.dataset.targets, dls.num_classes))
-    if hint and c['balance'] == 'none': print(f"note: {hint}", flush=True)
+    _balance_note(c['balance'], dls)
     return dls
+
+def _balance_note(balance:str, dls):
+    "Say what the run does about a heavily imbalanced training set (nothing when it is not)."
+    hint = imbalance_hint(class_counts(dls.train.dataset.targets, dls.num_classes))
+    if not hint: return
+    imbalance = hint.split(': ')[0]
+    does = {'auto': 'balance auto draws each epoch evenly across species (sampler)',
+            'sampler': 'each epoch is drawn evenly across species', 'weights': 'the loss weights the rare species up',
+            'none': 'nothing is done about it: --balance auto (the default) or weights would'}[balance]
+    print(f"note: {imbalance}: {does}", flush=True)
 
 def _loss(c:dict, dls, device) -> nn.Module:
     "Cross-entropy with the run's label smoothing, class-weighted (effective number of samples) for `balance='weights'`."
@@ -847,7 +856,8 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
         model = _model(c, dls, device, rank)
         dtype = resolve_precision(c['precision'], device)
         fused = dtype != torch.float16  # a fused optimiser under an fp16 GradScaler can step on uninitialised state
-        c = _write_run_files({**c, 'resolved': _resolved(device, dtype, rank, fused)}, dls, out, rank)
+        resolved = {**_resolved(device, dtype, rank, fused), 'balance': dls.balance}
+        c = _write_run_files({**c, 'resolved': resolved}, dls, out, rank)
         meta = dict(arch=c['arch'], arch_kwargs={}, classes=dls.classes, image_size=c['image_size'], mean=spec['mean'],
                     std=spec['std'], interpolation=spec['interpolation'], weights_source=model.weights_source)
         tune, resume_cb = fine_tuning(c), ResumeCB(ckpt) if ckpt else None
