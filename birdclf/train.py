@@ -4,33 +4,37 @@
 
 # %% ../nbs/03_train.ipynb #29df1a41
 from __future__ import annotations
-import contextlib, csv, io, json, math, os, pickle, random, signal, sys, tempfile, threading, time, zipfile
+import contextlib, csv, dataclasses, io, json, math, os, pickle, random, signal, sys, tempfile, threading, time, zipfile
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from .data import (BALANCE_OPTIONS, DataError, class_counts, class_weights, get_dataloaders, imbalance_hint,
                           write_split_files)
 from .metrics import METRIC_NAMES, compute_metrics, format_metrics
 from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
+from .plots import save_figure
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
-           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TEMPERATURE_RANGE',
-           'TRAIN_DEFAULTS', 'RUN_FILES', 'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available', 'get_device', 'Rank',
-           'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to',
-           'Learner', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB',
-           'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name',
-           'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic',
-           'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress',
-           'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint',
-           'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB', 'EarlyStoppingCB',
-           'load_optimizer_state', 'ResumeCB', 'nll_at', 'fit_temperature', 'CalibrateCB', 'FineTuneCB',
-           'fine_tune_splitter', 'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume']
+           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TEMPERATURE_RANGE', 'MIXES',
+           'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'RUN_FILES', 'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available', 'get_device',
+           'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback',
+           'patch_to', 'Learner', 'hard_labels', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant',
+           'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision',
+           'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write',
+           'write_text_atomic', 'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB',
+           'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'unwrapped_state',
+           'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB',
+           'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at', 'fit_temperature', 'CalibrateCB',
+           'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets', 'mixup', 'cutmix_box', 'cutmix',
+           'MixCB', 'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume', 'LRFinderCB',
+           'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -126,17 +130,20 @@ OPTIMIZERS = {'adamw': adamw, 'adam': adam, 'sgd': sgd}
 
 # %% ../nbs/03_train.ipynb #692175e1
 CALLBACK_ORDER = {  # lowest first at every event; a callback not listed runs at 0
-    'ProgressCB': -40,        # wraps the batches first, so the bar counts what every other callback sees
+    'ProgressCB': -40,        # opens its bar before anything else starts on a split
     'SeedCB': -30,            # seeds the epoch's random numbers before anything draws one
     'MixedPrecisionCB': -20,  # sets autocast and the loss scaler before the first forward pass
     'MetricsCB': -10,         # turns a split's logits into metrics before anything reads them
     'HistoryCB': 0,           # appends the epoch's row; SchedCB, ClipCB, ChannelsLastCB, FineTuneCB run here too
     'CalibrateCB': 0,         # fits the temperature that CheckpointCB stores
+    'LRFinderCB': 0,          # sets the lr before each step, in SchedCB's place; ends the batches inside the bar
     'NormalizeCB': 5,         # after ChannelsLastCB: the layout changes while the pixels are still bytes
+    'MixCB': 6,               # after NormalizeCB: mixes normalised float pixels, never bytes
     'PrintCB': 10,            # prints the row just written
     'LogProgressCB': 15,      # its epoch line follows PrintCB's
     'CheckpointCB': 20,       # saves an epoch once the history holds it
     'EarlyStoppingCB': 30,    # may stop the run only after its epoch is saved
+    'EMACB': 50,              # before ResumeCB (restores the average) and DDPCB (shares its BatchNorm statistics)
     'ResumeCB': 100,          # restores into what the callbacks above built (scaler, schedule's groups)
     'DDPCB': 200,             # wraps the model last: on its device, channels-last, resumed, frozen or not
 }
@@ -219,6 +226,10 @@ def one_batch(self:Learner):
     self.callback('after_batch')
 
 # %% ../nbs/03_train.ipynb #b4f0cfc8
+def hard_labels(targets:torch.Tensor) -> torch.Tensor:
+    "Class indices: `targets` as they are, or each soft target's dominant class (a mixed image's larger share)."
+    return targets if targets.dim() == 1 else targets.argmax(1)
+
 class MetricsCB(Callback):
     "Collect logits and labels over each split; compute loss and the six metrics at its end."
     order = CALLBACK_ORDER['MetricsCB']
@@ -236,7 +247,7 @@ class MetricsCB(Callback):
         probs = torch.softmax(logits.double(), dim=1).cpu().numpy()
         learn.epoch_metrics[learn.split] = {
             'loss': loss,
-            **compute_metrics(labels.cpu().numpy(), probs, probs.shape[1]),
+            **compute_metrics(hard_labels(labels).cpu().numpy(), probs, probs.shape[1]),
         }
 
 # %% ../nbs/03_train.ipynb #078f65af
@@ -427,9 +438,11 @@ class ProgressCB(Callback):
     order = CALLBACK_ORDER['ProgressCB']
     def __init__(self, every:int=10): self.every = every
     def before_split(self, learn):
-        learn.dl = self.bar = tqdm(learn.dl, desc=f'epoch {learn.epoch + 1}/{learn.n_epochs} {learn.split}',
-                                   leave=False, dynamic_ncols=True)
+        # counted by hand: given the loader, tqdm.auto would start an iterator of its own, a draw from torch's generator
+        self.bar = tqdm(total=len(learn.dl), desc=f'epoch {learn.epoch + 1}/{learn.n_epochs} {learn.split}',
+                        leave=False, dynamic_ncols=True)
     def after_batch(self, learn):
+        self.bar.update()
         if learn.iter % self.every == 0: self.bar.set_postfix(loss=f'{learn.loss.item():.4f}')
     def after_split(self, learn): self.bar.close()
 
@@ -584,7 +597,7 @@ def sigint_deferred():
 
 # %% ../nbs/03_train.ipynb #40c93bee
 class CheckpointCB(Callback):
-    "After every epoch: `best.pt` when `monitor` improved, then `last.pt` with the full training state."
+    "After every epoch: `best.pt` (the weights validated) when `monitor` improved, then `last.pt`, the full state."
     order = CALLBACK_ORDER['CheckpointCB']
     def __init__(self, run_dir, meta:dict, config:dict|None=None, monitor:str='val_accuracy'):
         self.run_dir, self.meta, self.config, self.monitor = Path(run_dir), meta, config or {}, monitor
@@ -592,13 +605,17 @@ class CheckpointCB(Callback):
         epoch, common = learn.epoch + 1, dict(config=self.config, monitor=self.monitor)
         temperature = getattr(learn, 'temperature', None)
         meta = self.meta if temperature is None else {**self.meta, 'temperature': temperature}
+        ema = getattr(learn, 'ema', None)  # an `EMACB`: validation ran on its average of the weights
+        validated = ema.swapped(learn.model) if ema else contextlib.nullcontext()
         with sigint_deferred():
             if best_epoch(learn.history, self.monitor) == epoch:
-                save_checkpoint(self.run_dir/'best.pt', learn.model, meta, epoch=epoch, **common,
-                                value=learn.history[-1][self.monitor])
+                with validated:
+                    save_checkpoint(self.run_dir/'best.pt', learn.model, meta, epoch=epoch, **common,
+                                    value=learn.history[-1][self.monitor])
             save_checkpoint(self.run_dir/'last.pt', learn.model, meta, epoch=epoch, **common,
                             history=learn.history, optimizer=learn.opt.state_dict(),
-                            scaler=learn.scaler.state_dict(), rng=rng_state())
+                            scaler=learn.scaler.state_dict(), rng=rng_state(),
+                            **({'ema': ema.state_dict()} if ema else {}))
             learn.saved_epoch = epoch
 
 # %% ../nbs/03_train.ipynb #5a3ee72c
@@ -629,6 +646,7 @@ class ResumeCB(Callback):
     def before_fit(self, learn):
         ckpt = self.ckpt
         learn.model.load_state_dict(ckpt['model'])
+        if 'ema' in ckpt and getattr(learn, 'ema', None): learn.ema.load_state_dict(ckpt['ema'])
         load_optimizer_state(learn.opt, ckpt['optimizer'])
         self.restore_scaler(learn, ckpt.get('scaler') or {})
         learn.history, learn.start_epoch = list(ckpt['history']), ckpt['epoch']
@@ -691,23 +709,130 @@ def fine_tune_splitter(lr:float, backbone_lr_ratio:float=0.1):
     "A `Learner` splitter giving the backbone `lr * backbone_lr_ratio` and the head `lr`."
     return lambda model: param_groups(model, lr, backbone_lr_ratio)
 
+# %% ../nbs/03_train.ipynb #e3a00002
+def ema_decay(decay:float, step:int) -> float:
+    "The decay of update `step` (0 for the first) of an average with `decay`: warmed up, min(decay, (1+t)/(10+t))."
+    return min(decay, (1 + step) / (10 + step))
+
+# %% ../nbs/03_train.ipynb #e3a00005
+class EMACB(Callback):
+    "Keep an exponential moving average of the model's float state, updated after every step; validate with it."
+    order = CALLBACK_ORDER['EMACB']
+    def __init__(self, decay:float=0.999): self.decay = decay
+    def before_fit(self, learn):
+        self.weights = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
+        self.steps = 0
+        learn.ema = self  # for CheckpointCB and ResumeCB
+    def after_batch(self, learn):
+        if not learn.training: return
+        decay = ema_decay(self.decay, self.steps)
+        for name, value in learn.model.state_dict().items():
+            average = self.weights[name]
+            if average.is_floating_point(): average.lerp_(value, 1 - decay)
+            else: average.copy_(value)  # BatchNorm's count of batches
+        self.steps += 1
+    def before_split(self, learn):
+        if not learn.training: self.swap(learn.model)  # validate the average...
+    def after_split(self, learn):
+        if not learn.training: self.swap(learn.model)  # ...and train the training weights again
+
+# %% ../nbs/03_train.ipynb #e3a00007
+@patch_to(EMACB)
+def swap(self:EMACB, model:nn.Module):
+    "Exchange `model`'s state and the average, in place: swapping twice changes nothing."
+    for name, value in model.state_dict().items():
+        kept = value.clone()
+        value.copy_(self.weights[name])
+        self.weights[name].copy_(kept)
+
+@patch_to(EMACB)
+@contextlib.contextmanager
+def swapped(self:EMACB, model:nn.Module):
+    "The average in `model` inside the block; the training weights back after it, whatever happens."
+    self.swap(model)
+    try: yield model
+    finally: self.swap(model)
+
+# %% ../nbs/03_train.ipynb #e3a00008
+@patch_to(EMACB)
+def state_dict(self:EMACB) -> dict:
+    "The average, as `last.pt` keeps it: the averaged tensors (on the CPU) and the number of updates so far."
+    return {'steps': self.steps, 'weights': {k: v.detach().cpu() for k, v in self.weights.items()}}
+
+@patch_to(EMACB)
+def load_state_dict(self:EMACB, state:dict):
+    "Continue the average that `state_dict` saved."
+    self.steps = state['steps']
+    for name, value in state['weights'].items(): self.weights[name].copy_(value)
+
+# %% ../nbs/03_train.ipynb #3c1a0002
+def soft_targets(labels:torch.Tensor, perm:torch.Tensor, lam:float, n_classes:int) -> torch.Tensor:
+    "λ · one-hot(`labels`) + (1 − λ) · one-hot(`labels[perm]`): a probability vector a row."
+    one_hot = nn.functional.one_hot(labels, n_classes).float()
+    return lam * one_hot + (1 - lam) * one_hot[perm]
+
+def mixup(xb:torch.Tensor, lam:float, perm:torch.Tensor) -> torch.Tensor:
+    "The blends λ · `xb` + (1 − λ) · `xb[perm]`."
+    return lam * xb + (1 - lam) * xb[perm]
+
+# %% ../nbs/03_train.ipynb #3c1a0003
+def cutmix_box(lam:float, height:int, width:int, rng:np.random.Generator) -> tuple[slice, slice]:
+    "The rows and columns of a box of about 1 − λ of the image, centred at a random pixel, cut off at the edges."
+    side = math.sqrt(1 - lam)
+    centre_y, centre_x = rng.integers(height), rng.integers(width)
+    half_h, half_w = int(height * side) // 2, int(width * side) // 2
+    return (slice(max(centre_y - half_h, 0), min(centre_y + half_h, height)),
+            slice(max(centre_x - half_w, 0), min(centre_x + half_w, width)))
+
+def cutmix(xb:torch.Tensor, lam:float, perm:torch.Tensor, rng:np.random.Generator) -> tuple[torch.Tensor, float]:
+    "`xb` with a box of `xb[perm]` pasted in, and λ corrected to the share of each image left uncovered."
+    rows, cols = cutmix_box(lam, *xb.shape[-2:], rng)
+    mixed = xb.clone()
+    mixed[..., rows, cols] = xb[perm][..., rows, cols]
+    covered = (rows.stop - rows.start) * (cols.stop - cols.start)
+    return mixed, 1 - covered / (xb.shape[-2] * xb.shape[-1])
+
+# %% ../nbs/03_train.ipynb #3c1a0004
+MIXES = ('none', 'mixup', 'cutmix')
+MIX_ALPHAS = {'mixup': 0.2, 'cutmix': 1.0}  # α of Beta(α, α) when `mix_alpha` is not given
+
+class MixCB(Callback):
+    "Mix each training batch with a shuffled copy of itself (`mix`: mixup or cutmix); its labels become soft targets."
+    order = CALLBACK_ORDER['MixCB']
+    def __init__(self, mix:str='mixup', alpha:float|None=None):
+        if mix not in MIX_ALPHAS: raise ValueError(f"unknown mix '{mix}' (use mixup or cutmix)")
+        self.mix, self.alpha = mix, alpha or MIX_ALPHAS[mix]
+    def before_epoch(self, learn):
+        self.rng = np.random.default_rng(torch.randint(2**62, (1,)).item())  # from torch's, just seeded by SeedCB
+    def before_batch(self, learn):
+        if not learn.training: return
+        lam, perm = float(self.rng.beta(self.alpha, self.alpha)), self.rng.permutation(len(learn.yb))
+        self.perm = torch.from_numpy(perm).to(learn.device)
+        if self.mix == 'cutmix': learn.xb, lam = cutmix(learn.xb, lam, self.perm, self.rng)
+        else: learn.xb = mixup(learn.xb, lam, self.perm)
+        self.lam = lam  # kept, like `perm`, for a look at the last batch
+        learn.yb = soft_targets(learn.yb, self.perm, lam, learn.dls.num_classes)
+
 # %% ../nbs/03_train.ipynb #f80ca471
 TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None, lr=None, opt='adamw', wd=0.01,
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
                       patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
                       pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True, sync_bn=False,
-                      calibrate=True, balance='none')
+                      calibrate=True, balance='none', ema=None, mix='none', mix_alpha=None)
 
 def _check_options(c:dict):
     "One-line errors for option values that cannot work."
-    for key, known in (('opt', OPTIMIZERS), ('sched', SCHEDULES), ('balance', BALANCE_OPTIONS)):
+    for key, known in (('opt', OPTIMIZERS), ('sched', SCHEDULES), ('balance', BALANCE_OPTIONS),
+                       ('mix', MIXES)):
         if c[key] not in known: raise ValueError(f"unknown {key} '{c[key]}' (use one of: {', '.join(known)})")
     monitor_mode(c['monitor'])
     arch_config(c['arch'])
     if not 0 <= c['label_smoothing'] < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {c['label_smoothing']}")
-    for key in ('epochs', 'batch_size', 'lr', 'clip', 'patience', 'image_size'):
+    for key in ('epochs', 'batch_size', 'lr', 'clip', 'patience', 'image_size', 'mix_alpha'):
         if c[key] is not None and c[key] <= 0: raise ValueError(f"{key} must be greater than 0, got {c[key]}")
+    if c['ema'] and not 0 < c['ema'] < 1:
+        raise ValueError(f"ema must be a decay between 0 and 1 (e.g. 0.999), or 0 for none; got {c['ema']}")
     if c['freeze_epochs'] < 0: raise ValueError(f"freeze_epochs must be 0 or more, got {c['freeze_epochs']}")
 
 def fine_tuning(c:dict) -> bool:
@@ -722,6 +847,7 @@ def run_config(data_dir, **options) -> dict:
     c['image_size'] = c['image_size'] or arch_config(c['arch'])['image_size']
     c['lr'] = c['lr'] or (2e-3 if fine_tuning(c) else 1e-3)
     if c['seed'] is None: c['seed'] = random.randrange(2**31)
+    if c['mix'] in MIX_ALPHAS and c['mix_alpha'] is None: c['mix_alpha'] = MIX_ALPHAS[c['mix']]
     _check_options(c)
     return c
 
@@ -737,6 +863,8 @@ def _callbacks(c:dict, out:Path, meta:dict, dtype, progress:str, rank:Rank) -> l
     if c['clip']: cbs.append(ClipCB(c['clip']))
     if c['patience']: cbs.append(EarlyStoppingCB(c['monitor'], c['patience']))
     if c['channels_last']: cbs.append(ChannelsLastCB())
+    if c['ema']: cbs.append(EMACB(c['ema']))
+    if c['mix'] != 'none': cbs.append(MixCB(c['mix'], c['mix_alpha']))
     if main and progress != 'none': cbs.append(ProgressCB() if progress == 'bar' else LogProgressCB())
     return cbs
 
@@ -833,6 +961,13 @@ def _stop_workers(dls):
     "End the loaders' worker processes, kept alive between epochs, when the run is over."
     for dl in (dls.train, dls.valid): dl._iterator = None
 
+# %% ../nbs/03_train.ipynb #5e1a7c02
+def _run_learner(c:dict, model:nn.Module, dls, cbs, device, fused:bool, rank:Rank) -> Learner:
+    "The `Learner` of run config `c`: the run's loss and optimiser (`fused` where safe), and its learning rates."
+    splitter = fine_tune_splitter(c['lr']) if fine_tuning(c) else lambda m: m.parameters()
+    return Learner(model, dls, _loss(c, dls, device), c['lr'], partial(OPTIMIZERS[c['opt']], wd=c['wd'], fused=fused),
+                   cbs, device, splitter=splitter, rank=rank)
+
 # %% ../nbs/03_train.ipynb #89fit00b
 def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Rank|None=None) -> Learner:
     "Data, model, callbacks and `Learner` for config `c`; fit, writing into `out`; resume from `ckpt` if given."
@@ -855,9 +990,7 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
         cbs = (_callbacks(c, out, meta, dtype, resolve_progress(progress), rank)
                + ([NormalizeCB(spec['mean'], spec['std'])] if gpu_normalizes(c, device) else [])
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
-        learn = Learner(model, dls, _loss(c, dls, device), c['lr'],
-                        partial(OPTIMIZERS[c['opt']], wd=c['wd'], fused=fused), cbs, device,
-                        splitter=fine_tune_splitter(c['lr']) if tune else lambda m: m.parameters(), rank=rank)
+        learn = _run_learner(c, model, dls, cbs, device, fused, rank)
         try: return learn.fit(c['epochs'])
         except KeyboardInterrupt:
             if rank.is_main: _interrupted(learn, out)
@@ -907,3 +1040,93 @@ def resume(run_dir, data_dir=None, progress:str|bool='auto', cbs=(), rank:Rank|N
     if 'optimizer' not in ckpt: raise CheckpointError(f"{Path(run_dir)/'last.pt'} has no training state to resume from")
     c = _resume_config(ckpt['config'], ckpt['epoch'], data_dir, **options)
     return _fit_run(c, run_dir, progress, cbs, ckpt, rank)
+
+# %% ../nbs/03_train.ipynb #1f4d0002
+class LRFinderCB(Callback):
+    "Raise the lr exponentially from `start` to `end` over `steps` training batches, recording the smoothed loss."
+    order = CALLBACK_ORDER['LRFinderCB']
+    def __init__(self, start:float=1e-7, end:float=10.0, steps:int=100, beta:float=0.98, stop_factor:float=4.0):
+        self.start, self.end, self.steps, self.beta, self.stop_factor = start, end, steps, beta, stop_factor
+    def before_fit(self, learn):
+        self.lrs, self.losses, self.average, self.done = [], [], 0.0, False
+        head = learn.opt.param_groups[-1]['lr']
+        self.ratios = [g['lr'] / head for g in learn.opt.param_groups]  # a fine-tuned backbone keeps its share
+    def before_split(self, learn):
+        if learn.training: learn.dl = self.until_done(learn.dl)
+    def until_done(self, batches):
+        "The batches, until the finder is done (checked after each one is trained on)."
+        for batch in batches:
+            yield batch
+            if self.done: return
+    def before_step(self, learn):
+        lr = self.start * (self.end / self.start) ** (len(self.lrs) / max(self.steps - 1, 1))
+        for group, ratio in zip(learn.opt.param_groups, self.ratios): group['lr'] = lr * ratio
+        self.lrs.append(lr)
+    def after_batch(self, learn):
+        if not learn.training: return
+        self.average = self.beta * self.average + (1 - self.beta) * learn.loss.item()
+        self.losses.append(self.average / (1 - self.beta ** len(self.lrs)))
+        diverged = not math.isfinite(self.losses[-1]) or self.losses[-1] > self.stop_factor * min(self.losses)
+        self.done = diverged or len(self.lrs) >= self.steps
+    def after_epoch(self, learn): learn.stop = self.done
+
+# %% ../nbs/03_train.ipynb #1f4d0004
+def steepest_lr(lrs, losses, skip_start:float=0.1, skip_end:int=5) -> float:
+    "The lr where `losses` fall fastest against log(lr), leaving out the curve's first tenth and last points."
+    lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    n = int(np.isfinite(losses).cumprod().sum())  # up to the first loss that is not a number
+    start, end = int(n * skip_start), n - skip_end
+    if end - start < 2: start, end = 0, n  # too short a curve to trim
+    if end - start < 2: return float(lrs[0])
+    slopes = np.diff(losses[start:end]) / np.diff(np.log(lrs[start:end]))
+    return float(lrs[start + int(np.argmin(slopes))])
+
+# %% ../nbs/03_train.ipynb #1f4d0008
+def _finder_cbs(c:dict, spec:dict, device, dtype, epochs:int, progress:str) -> list:
+    "The callbacks of run config `c` that shape its training steps, for an lr finder of `epochs` epochs."
+    cbs = [SeedCB(c['seed']), MixedPrecisionCB(dtype)]
+    if c['clip']: cbs.append(ClipCB(c['clip']))
+    if c['channels_last']: cbs.append(ChannelsLastCB())
+    if gpu_normalizes(c, device): cbs.append(NormalizeCB(spec['mean'], spec['std']))
+    if c['mix'] != 'none': cbs.append(MixCB(c['mix'], c['mix_alpha']))
+    if fine_tuning(c): cbs.append(FineTuneCB(epochs if c['freeze_epochs'] else 0))  # the head's phase throughout
+    if progress == 'bar': cbs.append(ProgressCB())
+    return cbs
+
+# %% ../nbs/03_train.ipynb #1f4d0009
+def lr_find(data_dir, start_lr:float=1e-7, end_lr:float=10.0, steps:int=100, progress:str|bool='auto',
+            **options) -> dict:
+    "Smith's range test on the data and model of a run with `options`: {'lrs', 'losses', 'suggestion'}."
+    c, rank = run_config(data_dir, **options), Rank()
+    spec, device = arch_config(c['arch']), rank.device(c['device'])
+    finder = LRFinderCB(start_lr, end_lr, steps)
+    with cudnn_benchmark(device.type == 'cuda'):
+        set_seed(c['seed'])
+        dls = _data(c, spec, device, rank)
+        model = _model(c, dls, device, rank)
+        dtype = resolve_precision(c['precision'], device)
+        epochs = math.ceil(steps / len(dls.train))
+        cbs = [finder] + _finder_cbs(c, spec, device, dtype, epochs, resolve_progress(progress))
+        learn = _run_learner(c, model, dataclasses.replace(dls, valid=[]), cbs, device, dtype != torch.float16, rank)
+        try: learn.fit(epochs)
+        finally: _stop_workers(dls)
+    return dict(lrs=finder.lrs, losses=finder.losses, suggestion=steepest_lr(finder.lrs, finder.losses))
+
+# %% ../nbs/03_train.ipynb #1f4d000d
+def plot_lr_find(result:dict) -> Figure:
+    "The smoothed training loss against the learning rate (log scale), with the suggestion marked."
+    fig = Figure(figsize=(5, 3), layout='constrained')
+    ax = fig.subplots()
+    ax.plot(result['lrs'], result['losses'])
+    ax.axvline(result['suggestion'], color='C1', linestyle='--', label=f"suggestion {result['suggestion']:.1e}")
+    ax.set(xscale='log', xlabel='learning rate', ylabel='smoothed training loss')
+    ax.legend()
+    return fig
+
+def lr_find_report(data_dir, out_png, **options) -> float:
+    "Run `lr_find` (see it for `options`), save its plot as `out_png`, print the suggestion and return it."
+    result = lr_find(data_dir, **options)
+    save_figure(plot_lr_find(result), out_png)
+    print(f"suggested learning rate: {result['suggestion']:.1e} (the steepest descent of the smoothed loss, "
+          f"over {len(result['lrs'])} steps); plot: {out_png}", flush=True)
+    return result['suggestion']
