@@ -16,14 +16,14 @@ from .infer import (
 from .model import ARCHS, pretrained_archs
 from .plots import save_metrics_plot, read_history
 from .train import (
-    METRIC_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
-    resolve_progress, resume, train)
+    MIXES, METRIC_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
+    lr_find_report, resolve_progress, resume, train)
 from .distributed import init_distributed, resolve_nproc, run_torchrun, torchrun_env
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'DEMO_DEFAULTS', 'INFER_BATCH_SIZE', 'TOPK', 'COMMANDS',
-           'USER_ERRORS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check', 'cmd_train',
-           'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_calibrate', 'cmd_plot', 'main']
+__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'EMA_DECAY', 'DEMO_DEFAULTS', 'INFER_BATCH_SIZE', 'TOPK',
+           'COMMANDS', 'USER_ERRORS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check',
+           'cmd_train', 'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_lr_find', 'cmd_calibrate', 'cmd_plot', 'main']
 
 # %% ../nbs/06_cli.ipynb #b8e58a83
 EXIT_OK = 0             # the command did its job
@@ -62,6 +62,8 @@ def _option_adder(p, defaults:dict):
     return add
 
 # %% ../nbs/06_cli.ipynb #388e73e9
+EMA_DECAY = 0.999  # what --ema alone means
+
 def _add_model_options(add):
     "What is trained, and how: model, epochs, batches, optimiser, regularisation, augmentation."
     add('--arch', 'model architecture', choices=sorted(ARCHS))
@@ -79,6 +81,11 @@ def _add_model_options(add):
     add('--balance', 'long-tailed folders: sampler (each epoch drawn evenly across species), weights '
         '(class-weighted loss), none; auto: sampler when the largest class has 4x the smallest\'s photos',
         choices=list(BALANCE_OPTIONS))
+    add('--ema', 'keep an exponential moving average of the weights with this decay; it is what is validated '
+        'and saved in best.pt', type=float, nargs='?', const=EMA_DECAY, metavar='DECAY')
+    add('--mix', 'mix pairs of training images and their labels', choices=list(MIXES))
+    add('--mix-alpha', "alpha of the Beta(alpha, alpha) mixing weights; None: 0.2 mixup, 1.0 cutmix",
+        type=positive(float))
 
 # %% ../nbs/06_cli.ipynb #9139763a
 def _add_run_options(add):
@@ -154,6 +161,13 @@ def _add_demo_command(sub):
                    help='run folder, overwritten (default: %(default)s)')
 
 # %% ../nbs/06_cli.ipynb #fc2434c1
+def _add_lr_find_command(sub):
+    "`birdclf lr-find DATA_DIR`: the training options, and where to save the plot."
+    p = sub.add_parser('lr-find', help="sweep the learning rate over a few batches and suggest one")
+    p.add_argument('data_dir', metavar='DATA_DIR')
+    _add_training_options(p)
+    p.add_argument('--out', default='lr_find.png', metavar='PNG', help='the plot (default: %(default)s)')
+
 def _add_calibrate_command(sub):
     "`birdclf calibrate RUN_DIR [DATA_DIR]`."
     p = sub.add_parser('calibrate', help="fit the temperature of RUN_DIR's best.pt and last.pt on its val images")
@@ -216,7 +230,8 @@ def build_parser() -> ArgumentParser:
                         help="print birdclf's version and exit")
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add_command in (_add_check_command, _add_train_command, _add_demo_command, _add_plot_command,
-                        _add_evaluate_command, _add_predict_command, _add_calibrate_command):
+                        _add_evaluate_command, _add_predict_command, _add_calibrate_command,
+                        _add_lr_find_command):
         add_command(sub)
     return parser
 
@@ -337,6 +352,10 @@ def cmd_predict(args):
     else: print(format_predictions(rows))
 
 # %% ../nbs/06_cli.ipynb #60aab199
+def cmd_lr_find(args):
+    "`birdclf lr-find`: print the suggested learning rate and save the plot."
+    lr_find_report(args.data_dir, args.out, progress=args.progress, **_options(args))
+
 def cmd_calibrate(args):
     "`birdclf calibrate`: fit and store the temperature of a run's checkpoints."
     fitted = calibrate(args.run_dir, args.data_dir, args.device, workers=args.workers)
@@ -349,7 +368,7 @@ def cmd_plot(args):
 
 # %% ../nbs/06_cli.ipynb #63b98df1
 COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot,
-            'evaluate': cmd_evaluate, 'predict': cmd_predict, 'calibrate': cmd_calibrate}
+            'evaluate': cmd_evaluate, 'predict': cmd_predict, 'calibrate': cmd_calibrate, 'lr-find': cmd_lr_find}
 USER_ERRORS = (DataError, CheckpointError, ValueError, FileNotFoundError)
 
 # %% ../nbs/06_cli.ipynb #f979472f
