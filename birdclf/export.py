@@ -71,7 +71,7 @@ def import_onnx():
 def _quiet_tracing():
     "Silence the tracer's and the deprecated exporters' warnings (the export's own check replaces them)."
     with warnings.catch_warnings():
-        for category in (DeprecationWarning, FutureWarning, torch.jit.TracerWarning): 
+        for category in (DeprecationWarning, FutureWarning, torch.jit.TracerWarning):
             warnings.simplefilter('ignore', category)
         yield
 
@@ -133,7 +133,8 @@ def _decoded(raw:dict, path) -> dict:
 def check_export_meta(meta:dict, width:int, path) -> dict:
     "`meta` if it describes a graph with `width` outputs in a format this birdclf reads, else an `ExportError`."
     missing = [k for k in META_KEYS if k not in meta]
-    if missing: raise ExportError(f"{path} lacks birdclf metadata ({', '.join(missing)}): not written by birdclf export?")
+    if missing:
+        raise ExportError(f"{path} lacks birdclf metadata ({', '.join(missing)}): not written by birdclf export?")
     if meta['format_version'] != EXPORT_VERSION:
         raise ExportError(f"{path} has export format {meta['format_version']!r}; this birdclf reads format "
                           f"{EXPORT_VERSION} (a newer birdclf wrote it? upgrade birdclf)")
@@ -224,7 +225,8 @@ class ExportResult:
 
     def __str__(self):
         "The format, arch, classes, size, and the check: e.g. for the command line's `wrote PATH (…)`."
-        return (f"{self.format}, {self.meta['arch']}, {len(self.meta['classes'])} classes, {self.meta['image_size']} px;"
+        m = self.meta
+        return (f"{self.format}, {m['arch']}, {len(m['classes'])} classes, {m['image_size']} px;"
                 f" max |probability difference| from PyTorch {self.max_diff:.1e} on {self.n_checked} {self.checked_on}")
 
 def export_format(out, format:str|None=None) -> str:
