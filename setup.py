@@ -21,6 +21,7 @@ def reqs(key): return (cfg.get(key) or '').split()
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
 dev_requirements, all_requirements = reqs('dev_requirements'), reqs('all_requirements')
+onnx_requirements = reqs('onnx_requirements')  # birdclf[onnx]: ONNX export and inference (nbs/08_export)
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -34,7 +35,8 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
     install_requires=reqs('requirements'),
-    extras_require={'dev': dev_requirements + all_requirements, 'all': all_requirements},
+    extras_require={'dev': dev_requirements + all_requirements + onnx_requirements, 'all': all_requirements,
+                    'onnx': onnx_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
