@@ -19,11 +19,13 @@ from .train import (
     MIXES, METRIC_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
     lr_find_report, resolve_progress, resume, train)
 from .distributed import init_distributed, resolve_nproc, run_torchrun, torchrun_env
+from .export import EXPORT_FORMATS, ExportError, export, exported_format, predict_exported
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'EMA_DECAY', 'DEMO_DEFAULTS', 'INFER_BATCH_SIZE', 'TOPK',
            'COMMANDS', 'USER_ERRORS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check',
-           'cmd_train', 'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_lr_find', 'cmd_calibrate', 'cmd_plot', 'main']
+           'cmd_train', 'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_export', 'cmd_lr_find', 'cmd_calibrate',
+           'cmd_plot', 'main']
 
 # %% ../nbs/06_cli.ipynb #b8e58a83
 EXIT_OK = 0             # the command did its job
@@ -161,6 +163,15 @@ def _add_demo_command(sub):
                    help='run folder, overwritten (default: %(default)s)')
 
 # %% ../nbs/06_cli.ipynb #fc2434c1
+def _add_export_command(sub):
+    "`birdclf export RUN_DIR_OR_CHECKPOINT --out FILE`."
+    p = sub.add_parser('export', help='write a model as ONNX or TorchScript, checked against PyTorch')
+    p.add_argument('checkpoint', metavar='RUN_DIR_OR_CHECKPOINT', help='a run folder (its best.pt) or a .pt file')
+    p.add_argument('--out', required=True, metavar='FILE', help='the file to write (.onnx, .ts or .torchscript)')
+    p.add_argument('--format', choices=EXPORT_FORMATS, help="default: from the suffix of --out")
+    p.add_argument('--check-images', metavar='PATH', nargs='+',
+                   help='photos (files or folders) to check the file on (default: seeded noise)')
+
 def _add_lr_find_command(sub):
     "`birdclf lr-find DATA_DIR`: the training options, and where to save the plot."
     p = sub.add_parser('lr-find', help="sweep the learning rate over a few batches and suggest one")
@@ -214,7 +225,8 @@ TOPK = 5
 
 def _add_predict_command(sub):
     "`birdclf predict RUN_DIR_OR_CHECKPOINT PATH [PATH ...]`."
-    p = sub.add_parser('predict', help='the most likely species for image files or folders')
+    p = sub.add_parser('predict', help='the most likely species for image files or folders '
+                                       '(with a run, a checkpoint, or an .onnx/.ts file from birdclf export)')
     _add_inference_options(p)
     p.add_argument('paths', metavar='PATH', nargs='+', help='image files or folders (walked recursively)')
     p.add_argument('--topk', type=positive(int), default=TOPK,
@@ -231,7 +243,7 @@ def build_parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add_command in (_add_check_command, _add_train_command, _add_demo_command, _add_plot_command,
                         _add_evaluate_command, _add_predict_command, _add_calibrate_command,
-                        _add_lr_find_command):
+                        _add_lr_find_command, _add_export_command):
         add_command(sub)
     return parser
 
@@ -342,8 +354,10 @@ def cmd_predict(args):
     "`birdclf predict`: the top species of each image, as a table or into a file."
     if args.out and Path(args.out).suffix.lower() not in ('.csv', '.json'):
         raise ValueError(f"--out {args.out}: use a .csv or .json file name")
-    rows = predict(args.checkpoint, args.paths, args.topk, args.tta, args.batch_size, args.device,
-                   args.workers)
+    if exported_format(args.checkpoint):  # an ONNX or TorchScript file from `birdclf export`
+        rows = predict_exported(args.checkpoint, args.paths, args.topk, args.tta, args.batch_size, args.workers)
+    else: rows = predict(args.checkpoint, args.paths, args.topk, args.tta, args.batch_size, args.device,
+                         args.workers)
     for row in rows:
         if row['error']: print(f"skipped {row['path']}: {row['error']}", file=sys.stderr)
     if args.out:
@@ -352,6 +366,11 @@ def cmd_predict(args):
     else: print(format_predictions(rows))
 
 # %% ../nbs/06_cli.ipynb #60aab199
+def cmd_export(args):
+    "`birdclf export`: write the model and say how close the file is to PyTorch."
+    result = export(args.checkpoint, args.out, args.format, args.check_images)
+    print(f"wrote {result.path} ({result})")
+
 def cmd_lr_find(args):
     "`birdclf lr-find`: print the suggested learning rate and save the plot."
     lr_find_report(args.data_dir, args.out, progress=args.progress, **_options(args))
@@ -368,7 +387,8 @@ def cmd_plot(args):
 
 # %% ../nbs/06_cli.ipynb #63b98df1
 COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot,
-            'evaluate': cmd_evaluate, 'predict': cmd_predict, 'calibrate': cmd_calibrate, 'lr-find': cmd_lr_find}
+            'evaluate': cmd_evaluate, 'predict': cmd_predict, 'calibrate': cmd_calibrate, 'lr-find': cmd_lr_find,
+            'export': cmd_export}
 USER_ERRORS = (DataError, CheckpointError, ValueError, FileNotFoundError)
 
 # %% ../nbs/06_cli.ipynb #f979472f
