@@ -904,7 +904,7 @@ def _balance_note(balance:str, dls):
     print(f"note: {imbalance}: {does}", flush=True)
 
 def _loss(c:dict, dls, device) -> nn.Module:
-    "Cross-entropy with the run's label smoothing, class-weighted (effective number of samples) for `balance='weights'`."
+    "Cross-entropy with the run's label smoothing; class-weighted (effective numbers) for `balance='weights'`."
     weight = None
     if c['balance'] == 'weights':
         weight = class_weights(class_counts(dls.train.dataset.targets, dls.num_classes)).to(device)
