@@ -72,7 +72,7 @@ def _add_model_options(add):
     add('--epochs', 'epochs to train', type=positive(int))
     add('--batch-size', 'images per batch', type=positive(int))
     add('--image-size', "square image side in pixels; None: the arch's", type=positive(int))
-    add('--lr', 'peak learning rate; None: 1e-3, or 2e-3 for the head when fine-tuning',
+    add('--lr', 'peak learning rate; None: 1e-3, or 1.5e-2 for the head when fine-tuning',
         type=positive(float))
     add('--opt', 'optimiser', choices=list(OPTIMIZERS))
     add('--wd', 'weight decay', type=float)

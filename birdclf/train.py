@@ -23,18 +23,18 @@ from .plots import save_figure
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
            'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TEMPERATURE_RANGE', 'MIXES',
-           'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'RUN_FILES', 'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available', 'get_device',
-           'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback',
-           'patch_to', 'Learner', 'hard_labels', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant',
-           'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision',
-           'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write',
-           'write_text_atomic', 'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB',
-           'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint', 'unwrapped_state',
-           'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'CheckpointCB',
-           'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at', 'fit_temperature', 'CalibrateCB',
-           'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets', 'mixup', 'cutmix_box', 'cutmix',
-           'MixCB', 'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume', 'LRFinderCB',
-           'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
+           'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'RUN_FILES', 'OPTIONS_BEFORE_THEY_EXISTED',
+           'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw',
+           'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'hard_labels', 'MetricsCB', 'metric_lists', 'onecycle',
+           'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast',
+           'resolve_precision', 'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB',
+           'atomic_write', 'write_text_atomic', 'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
+           'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint',
+           'unwrapped_state', 'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred',
+           'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at', 'fit_temperature',
+           'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets', 'mixup',
+           'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train',
+           'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -834,6 +834,9 @@ def _check_options(c:dict):
         raise ValueError(f"ema must be a decay between 0 and 1 (e.g. 0.999), or 0 for none; got {c['ema']}")
     if c['freeze_epochs'] < 0: raise ValueError(f"freeze_epochs must be 0 or more, got {c['freeze_epochs']}")
 
+SCRATCH_LR = 1e-3     # training from scratch (the seed's Adam rate)
+FINE_TUNE_LR = 1.5e-2  # the new head of a pretrained backbone (the body: a tenth)
+
 def fine_tuning(c:dict) -> bool:
     "Does the run described by config `c` fine-tune a pretrained backbone?"
     return arch_config(c['arch'])['pretrained'] and bool(c['pretrained'] or c['weights'])
@@ -844,7 +847,7 @@ def run_config(data_dir, **options) -> dict:
     if unknown: raise TypeError(f"unknown training option(s): {', '.join(sorted(unknown))}")
     c = {**TRAIN_DEFAULTS, **options, 'data_dir': str(Path(data_dir).resolve())}
     c['image_size'] = c['image_size'] or arch_config(c['arch'])['image_size']
-    c['lr'] = c['lr'] or (2e-3 if fine_tuning(c) else 1e-3)
+    c['lr'] = c['lr'] or (FINE_TUNE_LR if fine_tuning(c) else SCRATCH_LR)
     if c['seed'] is None: c['seed'] = random.randrange(2**31)
     if c['mix'] in MIX_ALPHAS and c['mix_alpha'] is None: c['mix_alpha'] = MIX_ALPHAS[c['mix']]
     _check_options(c)
