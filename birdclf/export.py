@@ -13,9 +13,8 @@ import torch
 from torch import nn
 
 from . import __version__
-from .data import DataError, make_loader
-from .infer import (ImageFiles, batch_probs, image_paths, load_model, model_temperature, model_transform,
-                           prediction_rows)
+from .infer import (ImageFiles, batch_probs, image_batches, image_paths, load_model, model_temperature,
+                           model_transform, prediction_rows, some_image_paths, tta_views)
 from .model import MissingExtraError
 from .train import atomic_write
 
@@ -269,12 +268,9 @@ def exported_probs(exported:ExportedModel, files, tta:bool=False, batch_size:int
                    workers:int|None=None) -> tuple[np.ndarray, list[str]]:
     "Probabilities `(len(files), n_classes)` from `exported` and, per file, '' or why it was unreadable."
     meta = exported.meta
-    ds = ImageFiles(files, model_transform(meta), meta['image_size'])
-    loader = make_loader(ds, batch_size, workers=workers, device=torch.device('cpu'), persistent=False)
     probs, errors = [np.zeros((0, len(meta['classes'])), np.float32)], []
-    for xb, errs in loader:
-        views = [xb, xb.flip(-1)] if tta else [xb]
-        probs.append(np.mean([exported(view) for view in views], axis=0))
+    for xb, errs in image_batches(meta, files, batch_size, workers):
+        probs.append(np.mean([exported(view) for view in tta_views(xb, tta)], axis=0))
         errors += list(errs)
     return np.concatenate(probs), errors
 
@@ -283,7 +279,6 @@ def predict_exported(path, paths, topk:int=5, tta:bool=False, batch_size:int=64,
                      workers:int|None=None) -> list[dict]:
     "`predict`'s rows for the images in `paths` (files or folders), computed by the exported file at `path`."
     exported = load_exported(path)
-    files, classes = image_paths(paths), exported.meta['classes']
-    if not files: raise DataError(f"no image files found in {paths}")
+    files, classes = some_image_paths(paths), exported.meta['classes']
     probs, errors = exported_probs(exported, files, tta, batch_size, workers)
     return prediction_rows(files, probs, errors, classes, max(1, min(topk, len(classes))))

@@ -22,12 +22,13 @@ from .train import (CheckpointError, atomic_write, csv_text, fit_temperature, ge
                            read_checkpoint, write_text_atomic)
 
 # %% auto #0
-__all__ = ['ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'model_temperature', 'batch_logits',
-           'softmax_views', 'batch_probs', 'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy',
-           'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
-           'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
-           'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
-           'predict', 'write_predictions', 'format_predictions']
+__all__ = ['ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'model_temperature', 'tta_views',
+           'batch_logits', 'softmax_views', 'batch_probs', 'image_batches', 'predict_logits', 'predict_probs',
+           'topk_accuracy', 'balanced_accuracy', 'calibration_bins', 'expected_calibration_error',
+           'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items', 'Evaluation', 'evaluation_metrics',
+           'top_losses', 'evaluate', 'metrics_json', 'per_class_csv', 'top_losses_figure', 'write_evaluation',
+           'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows', 'some_image_paths', 'predict',
+           'write_predictions', 'format_predictions']
 
 # %% ../nbs/05_infer.ipynb #944ec529
 def resolve_checkpoint(path) -> Path:
@@ -69,10 +70,13 @@ def model_temperature(model:nn.Module) -> float:
     "The temperature stored with `model`'s checkpoint; 1.0 for a run trained without calibration."
     return float(getattr(model, 'meta', {}).get('temperature', 1.0))
 
+def tta_views(xb:torch.Tensor, tta:bool=False) -> list[torch.Tensor]:
+    "The batch `xb`, and with `tta` its mirror image too."
+    return [xb, xb.flip(-1)] if tta else [xb]
+
 def batch_logits(model:nn.Module, xb:torch.Tensor, tta:bool=False) -> torch.Tensor:
     "float32 logits `(views, batch, classes)` for `xb`: one view, or with `tta` two (the image and its mirror)."
-    views = [xb, xb.flip(-1)] if tta else [xb]
-    return torch.stack([model(view).float() for view in views])
+    return torch.stack([model(view).float() for view in tta_views(xb, tta)])
 
 def softmax_views(logits, temperature:float=1.0) -> np.ndarray:
     "Probabilities (float64): the softmax of `logits / temperature`, averaged over the views (the first axis)."
@@ -84,15 +88,18 @@ def batch_probs(model:nn.Module, xb:torch.Tensor, tta:bool=False, temperature:fl
     return softmax_views(batch_logits(model, xb, tta), t)
 
 # %% ../nbs/05_infer.ipynb #ddbba196
+def image_batches(meta:dict, paths, batch_size:int=64, workers:int|None=None, device='cpu'):
+    "Batches `(images, errors)` of the files `paths`, in order, through the evaluation transform in `meta`."
+    ds = ImageFiles(paths, model_transform(meta), meta['image_size'])
+    yield from make_loader(ds, batch_size, workers=workers, device=device, persistent=False)
+
 def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64,
                    workers:int|None=None) -> tuple[torch.Tensor, list[str]]:
     "Logits `(views, len(paths), n_classes)` from `model` (on its device) and, per file, '' or why it was unreadable."
     meta, device = model.meta, next(model.parameters()).device
-    ds = ImageFiles(paths, model_transform(meta), meta['image_size'])
-    loader = make_loader(ds, batch_size, workers=workers, device=device, persistent=False)
     logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']))], []
     with torch.inference_mode():
-        for xb, errs in loader:
+        for xb, errs in image_batches(meta, paths, batch_size, workers, device):
             logits.append(batch_logits(model, xb.to(device), tta).cpu())
             errors += list(errs)
     return torch.cat(logits, dim=1), errors
@@ -374,14 +381,19 @@ def prediction_rows(paths, probs, errors, classes, topk:int) -> list[dict]:
         rows.append({**row, 'error': err})
     return rows
 
+def some_image_paths(paths) -> list[Path]:
+    "`image_paths(paths)`, or an error naming `paths` when they hold no image file."
+    files = image_paths(paths)
+    if not files:
+        given = [paths] if isinstance(paths, (str, Path)) else paths
+        raise DataError(f"no image files found in {', '.join(str(p) for p in given)}")
+    return files
+
 def predict(checkpoint, paths, topk:int=5, tta:bool=False, batch_size:int=64, device='auto',
             workers:int|None=None) -> list[dict]:
     "Top-`topk` species for each image in `paths` (files or folders); unreadable files get an `error`."
     model = load_model(checkpoint, device)
-    files, classes = image_paths(paths), list(model.meta['classes'])
-    if not files:
-        given = [paths] if isinstance(paths, (str, Path)) else paths
-        raise DataError(f"no image files found in {', '.join(str(p) for p in given)}")
+    files, classes = some_image_paths(paths), list(model.meta['classes'])
     probs, errors = predict_probs(model, files, tta, batch_size, workers)
     return prediction_rows(files, probs, errors, classes, max(1, min(topk, len(classes))))
 
