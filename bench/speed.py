@@ -14,7 +14,7 @@ Variants: plain (cache off, channels_last off: the files read every epoch, as th
 (channels_last), joined with '+'. The decoded-image cache lives in a fresh temporary folder per benchmark,
 so the first cached run pays for building it and later ones reuse it, as a user's second run would.
 """
-import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, platform, resource, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,9 +33,60 @@ def child_seed(a):
     r.pop('model')
     return r
 
+CPU_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile')
+
+def cpu_flags() -> dict:
+    "The CPU's model name and which of `CPU_FLAGS` it has (Linux: /proc/cpuinfo)."
+    try: info = Path('/proc/cpuinfo').read_text()
+    except OSError: return {'model': platform.processor() or '?', **{f: None for f in CPU_FLAGS}}
+    model = next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith('model name')), '?')
+    flags = set(next((l.split(':', 1)[1].split() for l in info.splitlines() if l.startswith('flags')), []))
+    return {'model': model, **{f: f in flags for f in CPU_FLAGS}}
+
+def flags_line(flags:dict) -> str:
+    have = lambda f: '?' if flags[f] is None else ('yes' if flags[f] else 'no')
+    native = bool(flags.get('avx512_bf16') or flags.get('amx_bf16'))
+    isa = {k: v for k, v in os.environ.items() if k in ('ONEDNN_MAX_CPU_ISA', 'ATEN_CPU_CAPABILITY')}
+    return (f"CPU: {flags['model']}; " + ', '.join(f"{f} {have(f)}" for f in CPU_FLAGS)
+            + f" -> bf16 {'native' if native else 'emulated (auto = fp32)'}" + (f"; forced: {isa}" if isa else ''))
+
+class Stopwatch:
+    "Seconds spent in named parts of a run: functions wrapped by `wrap`, callback hooks outside the batch loop."
+    def __init__(self): self.seconds = {}
+    def add(self, name, s): self.seconds[name] = self.seconds.get(name, 0.0) + s
+    def wrap(self, module, attr, name):
+        f = getattr(module, attr)
+        def timed(*args, **kwargs):
+            t = time.perf_counter()
+            try: return f(*args, **kwargs)
+            finally: self.add(name, time.perf_counter() - t)
+        setattr(module, attr, timed)
+
+EPOCH_EVENTS = ('before_fit', 'before_epoch', 'after_epoch', 'after_fit')
+
+def timed_callbacks(learner_cls, watch:Stopwatch):
+    "Time every callback hook of `EPOCH_EVENTS` (the per-batch ones are inside the loop's own time), by class."
+    plain = learner_cls.callback
+    def callback(self, event):
+        if event not in EPOCH_EVENTS: return plain(self, event)
+        for cb in self.cbs:
+            method = getattr(cb, event, None)
+            if not method: continue
+            t = time.perf_counter()
+            method(self)
+            watch.add(type(cb).__name__, time.perf_counter() - t)
+    learner_cls.callback = callback
+
 def child_birdclf(a):
+    t_import = time.perf_counter()
     import torch
+    import birdclf.train as bt
     from birdclf.train import Callback, train
+    watch = Stopwatch()
+    watch.add('import torch + birdclf', time.perf_counter() - t_import)
+    watch.wrap(bt, '_data', 'data: scan + cache')
+    watch.wrap(bt, '_model', 'model')
+    timed_callbacks(bt.Learner, watch)
     torch.set_num_threads(a.threads)
     out = dict(train_images=0, train_seconds=0.0, val_images=0, val_seconds=0.0)
     class Start(Callback):
@@ -51,7 +102,8 @@ def child_birdclf(a):
                   epochs=a.epochs, batch_size=a.batch_size, image_size=a.image_size, seed=a.seed,
                   cache='cache' in a.variant.split('+'), channels_last='cl' in a.variant.split('+'))
     out.update(val_accuracy=learn.history[-1]['val_accuracy'], val_log_loss=learn.history[-1]['val_loss'],
-               run_seconds=time.perf_counter() - t0)
+               run_seconds=time.perf_counter() - t0, parts=watch.seconds, t_exit=time.perf_counter() - t_import,
+               precision=json.loads((Path(a.out)/'config.json').read_text())['resolved']['precision'])
     return out
 
 def child_ceiling(a):
@@ -84,7 +136,9 @@ def child_eval(a):
     from torch.utils.data import DataLoader
     from torchvision import datasets
     from birdclf.data import seed_transforms
+    import numpy as np
     from birdclf.infer import evaluate, load_model, predict_probs, split_items
+    from birdclf.train import precision_name, resolve_precision
     torch.set_num_threads(a.threads)
     split = Path(a.data_dir)/('test' if (Path(a.data_dir)/'test').is_dir() else 'val')
     model = load_model(a.ckpt, 'cpu')
@@ -97,11 +151,18 @@ def child_eval(a):
             for xb, yb in DataLoader(ds, batch_size=a.batch_size):
                 torch.softmax(model(xb), dim=1).cpu().numpy(); n += len(yb)
         return n
-    def ours(): return len(predict_probs(model, [p for p, _ in items], batch_size=a.batch_size)[0])
+    files = [p for p, _ in items]
+    def ours(): return len(predict_probs(model, files, batch_size=a.batch_size)[0])
+    def ours32(): return len(predict_probs(model, files, batch_size=a.batch_size, precision='32')[0])
     def whole(): return len(evaluate(a.ckpt, a.data_dir, split.name, batch_size=a.batch_size, device='cpu').labels)
-    out = {'split': split.name}
+    out = {'split': split.name, 'precision': precision_name(resolve_precision('auto', torch.device('cpu')))}
+    probs = {'32': predict_probs(model, files, precision='32')[0], 'auto': predict_probs(model, files)[0]}
+    labels = np.array([label for _, label in items])
+    out['accuracy'] = {k: float((p.argmax(1) == labels).mean()) for k, p in probs.items()}
+    out['max_prob_diff'] = float(np.abs(probs['32'] - probs['auto']).max())
+    out['top1_changed'] = int((probs['32'].argmax(1) != probs['auto'].argmax(1)).sum())
     for rep in range(a.repeats):
-        for name, f in (('plain', plain), ('predict', ours), ('evaluate', whole)):
+        for name, f in (('plain', plain), ('predict32', ours32), ('predict', ours), ('evaluate', whole)):
             t = time.perf_counter(); n = f(); s = time.perf_counter() - t
             out[name] = max(out.get(name, 0), n / s)  # best of the repeats: the least disturbed
     return out
@@ -162,6 +223,7 @@ def report(a, data_dir, runs, ceiling, ev, started):
     print(f"\nbirdclf speed benchmark: {data_dir}{f' enlarged to {a.upscale} px JPEGs' if a.upscale else ''}  ({n_train} training images/epoch), {a.image_size} px, batch {a.batch_size}, "
           f"{a.epochs} epoch(s) x {a.repeats} repeat(s), {a.threads} torch threads, {os.cpu_count()} CPUs")
     import torch
+    print(flags_line(cpu_flags()))
     print(f"torch {torch.__version__}; load average before {started}, after {load_avg()}; elapsed {time.perf_counter() - a.t0:.0f} s")
     flops = ceiling.get('flops_per_image') if ceiling else None
     if ceiling:
@@ -184,10 +246,33 @@ def report(a, data_dir, runs, ceiling, ev, started):
     print("\nper run (repeat: job s / train s / val s):")
     for k in ['seed'] + a.variants:
         print(f"  {k:<16} " + '  '.join(f"{i+1}: {r['job_seconds']:.1f}/{r['train_seconds']:.1f}/{r['val_seconds']:.1f}" for i, r in enumerate(runs[k])))
-    if ev:
-        print(f"\ninference on {ev['split']}/ (best of {a.repeats}): plain fp32 loop {ev['plain']:.1f} img/s; birdclf predict_probs "
-              f"{ev['predict']:.1f} img/s (x{ev['predict'] / ev['plain']:.2f}); birdclf evaluate() incl. loading and metrics "
-              f"{ev['evaluate']:.1f} img/s (x{ev['evaluate'] / ev['plain']:.2f})")
+    breakdown(a, runs)
+    if ev: report_inference(a, ev)
+
+def breakdown(a, runs):
+    "Where each variant's whole job goes (median seconds over the repeats)."
+    parts = sorted({k for v in a.variants for r in runs[v] for k in r['parts']},
+                   key=lambda k: -statistics.median(r['parts'].get(k, 0) for v in a.variants for r in runs[v]))
+    rows = [('training loop', 'train_seconds'), ('validation loop (with metrics)', 'val_seconds')]
+    print(f"\nwhole job, where the time goes (median s; precision: "
+          + ', '.join(f"{v} {runs[v][0]['precision']}" for v in a.variants) + ")")
+    print(f"  {'part':<32}" + ''.join(f"{v:>12}" for v in a.variants))
+    for label, key in rows: print(f"  {label:<32}" + ''.join(f"{med(runs[v], key):12.1f}" for v in a.variants))
+    for k in parts:
+        print(f"  {k:<32}" + ''.join(f"{statistics.median(r['parts'].get(k, 0) for r in runs[v]):12.2f}" for v in a.variants))
+    def rest(r): return r['job_seconds'] - r['train_seconds'] - r['val_seconds'] - sum(r['parts'].values())
+    print(f"  {'python start/exit, other':<32}" + ''.join(f"{statistics.median(rest(r) for r in runs[v]):12.1f}" for v in a.variants))
+    print(f"  {'whole job':<32}" + ''.join(f"{med(runs[v], 'job_seconds'):12.1f}" for v in a.variants))
+
+def report_inference(a, ev):
+    print(f"\ninference on {ev['split']}/ (best of {a.repeats}; birdclf precision auto = {ev['precision']} here):")
+    print(f"  plain fp32 loop (ImageFolder, NCHW)          {ev['plain']:7.1f} img/s")
+    for name, label in (('predict32', 'birdclf predict_probs, precision 32'), ('predict', 'birdclf predict_probs, auto'),
+                        ('evaluate', 'birdclf evaluate(), auto, incl. load+metrics')):
+        print(f"  {label:<45}{ev[name]:7.1f} img/s  x{ev[name] / ev['plain']:.2f}")
+    acc = ev['accuracy']
+    print(f"  accuracy fp32 {acc['32']:.3f}, auto {acc['auto']:.3f}; top-1 changed on {ev['top1_changed']} image(s); "
+          f"largest probability difference {ev['max_prob_diff']:.4f}")
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

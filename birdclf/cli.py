@@ -186,6 +186,7 @@ def _add_calibrate_command(sub):
     p.add_argument('data_dir', metavar='DATA_DIR', nargs='?', help="default: the run's data folder")
     p.add_argument('--workers', type=int, default=None, help='DataLoader worker processes (default: by CPU count)')
     p.add_argument('--device', default='auto', help='auto, cpu or cuda (default: %(default)s)')
+    _add_inference_precision(p)
 
 def _add_plot_command(sub):
     "`birdclf plot RUN_DIR`."
@@ -194,6 +195,12 @@ def _add_plot_command(sub):
 
 # %% ../nbs/06_cli.ipynb #1bdc875f
 INFER_BATCH_SIZE = 64
+
+def _add_inference_precision(p):
+    "`--precision` of inference: auto is training's auto (bf16 where the CPU or GPU computes it natively)."
+    p.add_argument('--precision', choices=list(PRECISIONS), default='auto',
+                   help="auto: bf16 on a CPU with native bf16 and on recent GPUs, fp16 on older GPUs, else 32; "
+                        "32 reproduces an exported file's probabilities (default: %(default)s)")
 
 def _add_inference_options(p):
     "The model to load and how to run it: run folder or checkpoint, TTA, batch size, workers, device."
@@ -206,6 +213,7 @@ def _add_inference_options(p):
     p.add_argument('--workers', type=int, default=None,
                    help='DataLoader worker processes (default: by CPU count)')
     p.add_argument('--device', default='auto', help='auto, cpu or cuda (default: %(default)s)')
+    _add_inference_precision(p)
 
 # %% ../nbs/06_cli.ipynb #3ab8a9ce
 def _add_evaluate_command(sub):
@@ -346,7 +354,7 @@ def cmd_evaluate(args):
     ckpt = resolve_checkpoint(args.checkpoint)
     out = args.out or ckpt.parent/f'eval_{args.split}'
     result = evaluate(ckpt, args.data_dir, args.split, out, args.tta, args.batch_size, args.device,
-                      args.workers)
+                      args.workers, args.precision)
     print(format_evaluation(result))
 
 # %% ../nbs/06_cli.ipynb #0f86ba90
@@ -357,7 +365,7 @@ def cmd_predict(args):
     if exported_format(args.checkpoint):  # an ONNX or TorchScript file from `birdclf export`
         rows = predict_exported(args.checkpoint, args.paths, args.topk, args.tta, args.batch_size, args.workers)
     else: rows = predict(args.checkpoint, args.paths, args.topk, args.tta, args.batch_size, args.device,
-                         args.workers)
+                         args.workers, args.precision)
     for row in rows:
         if row['error']: print(f"skipped {row['path']}: {row['error']}", file=sys.stderr)
     if args.out:
@@ -377,7 +385,7 @@ def cmd_lr_find(args):
 
 def cmd_calibrate(args):
     "`birdclf calibrate`: fit and store the temperature of a run's checkpoints."
-    fitted = calibrate(args.run_dir, args.data_dir, args.device, workers=args.workers)
+    fitted = calibrate(args.run_dir, args.data_dir, args.device, workers=args.workers, precision=args.precision)
     for name, temperature in fitted.items(): print(f"{Path(args.run_dir)/name}: temperature {temperature:.4f}")
 
 def cmd_plot(args):

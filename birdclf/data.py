@@ -382,7 +382,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'birdclf'
 
 # %% ../nbs/00_data.ipynb #3b083dc7
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: large JPEGs decode in draft mode (`decode_square`)
 CACHE_MARGIN = 1.15
 
 def cache_image_size(image_size:int, aug:str='none') -> int:
@@ -399,10 +399,10 @@ def cache_key(paths, size:int, interpolation:str='bilinear') -> str:
     return h.hexdigest()[:24]
 
 # %% ../nbs/00_data.ipynb #5170b48d
-def decode_square(path, size:int, interpolation:str='bilinear') -> np.ndarray:
+def decode_square(path, size:int, interpolation:str='bilinear', draft:bool=True) -> np.ndarray:
     "The image at `path` as RGB, resized to `size`×`size` as `seed_transforms` does: (H, W, 3) uint8."
-    resized = transforms.functional.resize(load_rgb(path), [size, size], _interp(interpolation))
-    return np.asarray(resized)
+    rgb = load_rgb(path, draft_size=size if draft else None)  # a big JPEG decodes at 1/2, 1/4 or 1/8 scale
+    return np.asarray(transforms.functional.resize(rgb, [size, size], _interp(interpolation)))
 
 # %% ../nbs/00_data.ipynb #bfa7849d
 def _build_cache(dest:Path, paths:list, size:int, interpolation:str):

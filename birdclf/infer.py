@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_infer.ipynb #fd4995ea
 from __future__ import annotations
-import json, math, os, warnings
+import contextlib, json, math, os, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
+from torchvision import transforms
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from .data import (DataError, find_images, is_hidden, is_image_file, load_rgb, load_splits, make_loader,
@@ -19,16 +20,17 @@ from .data import (DataError, find_images, is_hidden, is_image_file, load_rgb, l
 from .metrics import compute_metrics, format_metrics
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
 from .train import (CheckpointError, atomic_write, csv_text, fit_temperature, get_device, load_checkpoint,
-                           read_checkpoint, write_text_atomic)
+                           read_checkpoint, resolve_precision, write_text_atomic)
 
 # %% auto #0
-__all__ = ['ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'model_temperature', 'tta_views',
-           'batch_logits', 'softmax_views', 'batch_probs', 'image_batches', 'predict_logits', 'predict_probs',
-           'topk_accuracy', 'balanced_accuracy', 'calibration_bins', 'expected_calibration_error',
-           'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items', 'Evaluation', 'evaluation_metrics',
-           'top_losses', 'evaluate', 'metrics_json', 'per_class_csv', 'top_losses_figure', 'write_evaluation',
-           'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows', 'some_image_paths', 'predict',
-           'write_predictions', 'format_predictions']
+__all__ = ['DRAFT_TOLERANCE', 'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'draft_difference',
+           'model_temperature', 'tta_views', 'inference_autocast', 'batch_logits', 'softmax_views', 'batch_probs',
+           'SquarePixels', 'normalized_batch', 'image_batches', 'predict_logits', 'predict_probs', 'topk_accuracy',
+           'balanced_accuracy', 'calibration_bins', 'expected_calibration_error', 'calibration_metrics',
+           'most_confused', 'per_class_rows', 'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses',
+           'evaluate', 'metrics_json', 'per_class_csv', 'top_losses_figure', 'write_evaluation', 'calibrate',
+           'format_evaluation', 'image_paths', 'prediction_rows', 'some_image_paths', 'predict', 'write_predictions',
+           'format_predictions']
 
 # %% ../nbs/05_infer.ipynb #944ec529
 def resolve_checkpoint(path) -> Path:
@@ -54,16 +56,28 @@ def model_transform(meta:dict):
     return seed_transforms(meta['image_size'], meta['mean'], meta['std'], meta.get('interpolation', 'bilinear'))
 
 class ImageFiles(Dataset):
-    "The images at `paths` through `transform`, each with '' or why it could not be read (then a blank image)."
-    def __init__(self, paths, transform, image_size:int):
+    "The images at `paths` through `transform`, each with '' or why it could not be read (then `blank`)."
+    def __init__(self, paths, transform, image_size:int, blank:torch.Tensor|None=None):
         self.paths, self.transform, self.size = [Path(p) for p in paths], transform, image_size
+        self.blank = torch.zeros(3, image_size, image_size) if blank is None else blank
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
         path = self.paths[i]
-        try: return self.transform(load_rgb(path)), ''
+        try: return self.transform(load_rgb(path, draft_size=self.size)), ''
         except Exception as e:  # one unreadable file must never abort the batch
             why = str(e) or type(e).__name__
-            return torch.zeros(3, self.size, self.size), why[len(f'{path}: '):] if why.startswith(f'{path}: ') else why
+            return self.blank, why[len(f'{path}: '):] if why.startswith(f'{path}: ') else why
+
+# %% ../nbs/05_infer.ipynb #dca7d61e
+DRAFT_TOLERANCE = dict(mean=1.0, p99=4.0)  # 8-bit levels: a draft decode's distance from a full decode
+
+def draft_difference(path, image_size:int) -> dict:
+    "Mean and 99th-percentile absolute difference (8-bit levels) of a draft and a full decode of `path`, resized."
+    resize = transforms.Resize((image_size, image_size))
+    full = np.asarray(resize(load_rgb(path)), dtype=np.float32)
+    draft = np.asarray(resize(load_rgb(path, draft_size=image_size)), dtype=np.float32)
+    diff = np.abs(full - draft)
+    return dict(mean=float(diff.mean()), p99=float(np.percentile(diff, 99)))
 
 # %% ../nbs/05_infer.ipynb #4cd17964
 def model_temperature(model:nn.Module) -> float:
@@ -73,6 +87,12 @@ def model_temperature(model:nn.Module) -> float:
 def tta_views(xb:torch.Tensor, tta:bool=False) -> list[torch.Tensor]:
     "The batch `xb`, and with `tta` its mirror image too."
     return [xb, xb.flip(-1)] if tta else [xb]
+
+def inference_autocast(device, precision:str='auto'):
+    "The autocast context for inference at `precision`, resolved as training resolves it (`resolve_precision`)."
+    device = torch.device(device)
+    dtype = resolve_precision(precision, device)
+    return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
 
 def batch_logits(model:nn.Module, xb:torch.Tensor, tta:bool=False) -> torch.Tensor:
     "float32 logits `(views, batch, classes)` for `xb`: one view, or with `tta` two (the image and its mirror)."
@@ -87,27 +107,47 @@ def batch_probs(model:nn.Module, xb:torch.Tensor, tta:bool=False, temperature:fl
     t = model_temperature(model) if temperature is None else temperature
     return softmax_views(batch_logits(model, xb, tta), t)
 
+# %% ../nbs/05_infer.ipynb #35dbc3e2
+class SquarePixels:
+    "A PIL image resized to `size`×`size` with `interpolation`: an `(H, W, 3)` uint8 tensor (before normalising)."
+    def __init__(self, size:int, interpolation:str='bilinear'):
+        self.size, self.mode = size, transforms.InterpolationMode(interpolation)
+    def __call__(self, img) -> torch.Tensor:
+        resized = transforms.functional.resize(img, [self.size, self.size], self.mode)
+        return torch.from_numpy(np.array(resized, dtype=np.uint8))
+
+def normalized_batch(pixels:torch.Tensor, mean, std, device='cpu') -> torch.Tensor:
+    "uint8 `(N, H, W, 3)` pixels → float `(N, 3, H, W)` on `device`, channels-last, normalised with `mean`, `std`."
+    x = pixels.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
+    shape = (1, -1, 1, 1)
+    return x.sub_(torch.tensor(mean, device=x.device).view(shape)).div_(torch.tensor(std, device=x.device).view(shape))
+
 # %% ../nbs/05_infer.ipynb #ddbba196
 def image_batches(meta:dict, paths, batch_size:int=64, workers:int|None=None, device='cpu'):
-    "Batches `(images, errors)` of the files `paths`, in order, through the evaluation transform in `meta`."
-    ds = ImageFiles(paths, model_transform(meta), meta['image_size'])
-    yield from make_loader(ds, batch_size, workers=workers, device=device, persistent=False)
+    "Batches `(images, errors)` of the files `paths`, in order: the evaluation transform in `meta`, on `device`."
+    size = meta['image_size']
+    blank = torch.zeros(size, size, 3, dtype=torch.uint8)
+    ds = ImageFiles(paths, SquarePixels(size, meta.get('interpolation', 'bilinear')), size, blank)
+    for pixels, errors in make_loader(ds, batch_size, workers=workers, device=device, persistent=False):
+        yield normalized_batch(pixels, meta['mean'], meta['std'], device), errors
 
-def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64,
-                   workers:int|None=None) -> tuple[torch.Tensor, list[str]]:
+def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, workers:int|None=None,
+                   precision:str='auto') -> tuple[torch.Tensor, list[str]]:
     "Logits `(views, len(paths), n_classes)` from `model` (on its device) and, per file, '' or why it was unreadable."
     meta, device = model.meta, next(model.parameters()).device
-    logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']))], []
-    with torch.inference_mode():
+    model.to(memory_format=torch.channels_last)
+    logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']), device=device)], []
+    with torch.inference_mode(), inference_autocast(device, precision):
         for xb, errs in image_batches(meta, paths, batch_size, workers, device):
-            logits.append(batch_logits(model, xb.to(device), tta).cpu())
+            xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            logits.append(batch_logits(model, xb, tta))  # stays on the device: no wait for the GPU per batch
             errors += list(errs)
-    return torch.cat(logits, dim=1), errors
+    return torch.cat(logits, dim=1).cpu(), errors
 
-def predict_probs(model:nn.Module, paths, tta:bool=False, batch_size:int=64,
-                  workers:int|None=None) -> tuple[np.ndarray, list[str]]:
+def predict_probs(model:nn.Module, paths, tta:bool=False, batch_size:int=64, workers:int|None=None,
+                  precision:str='auto') -> tuple[np.ndarray, list[str]]:
     "Probabilities `(len(paths), n_classes)` at the model's temperature and, per file, '' or why it was unreadable."
-    logits, errors = predict_logits(model, paths, tta, batch_size, workers)
+    logits, errors = predict_logits(model, paths, tta, batch_size, workers, precision)
     return softmax_views(logits, model_temperature(model)), errors
 
 # %% ../nbs/05_infer.ipynb #e2ff04b7
@@ -220,12 +260,12 @@ def top_losses(paths, labels, probs, classes, n:int=16) -> list[dict]:
 
 # %% ../nbs/05_infer.ipynb #2168fb86
 def evaluate(checkpoint, data_dir, split:str='test', out=None, tta:bool=False, batch_size:int=64,
-             device='auto', workers:int|None=None) -> Evaluation:
+             device='auto', workers:int|None=None, precision:str='auto') -> Evaluation:
     "Score `checkpoint` on `data_dir/split`; with `out`, write metrics.json, per_class.csv and three PNGs there."
     model = load_model(checkpoint, device)
     classes, split_dir = list(model.meta['classes']), Path(data_dir)/split
     paths, labels = zip(*split_items(split_dir, classes))
-    logits, errors = predict_logits(model, paths, tta, batch_size, workers)
+    logits, errors = predict_logits(model, paths, tta, batch_size, workers, precision)
     bad = {str(p): e for p, e in zip(paths, errors) if e}
     ok = np.array([not e for e in errors])
     if not ok.any(): raise DataError(f"none of the {len(paths)} images in {split_dir} could be read")
@@ -300,20 +340,21 @@ def write_evaluation(r:Evaluation, out) -> list[Path]:
     return files
 
 # %% ../nbs/05_infer.ipynb #076fb529
-def _calibrate_file(path:Path, splits, device, batch_size:int, workers:int|None) -> float:
+def _calibrate_file(path:Path, splits, device, batch_size:int, workers:int|None, precision:str) -> float:
     "Fit `path`'s temperature on `splits.val` and write it into the file (atomically)."
     model = load_checkpoint(path, device=get_device(device))
     if list(model.meta['classes']) != splits.classes:
         raise DataError(f"the classes in {splits.root} differ from those of {path}")
     paths, labels = zip(*splits.val)
-    logits, errors = predict_logits(model, paths, batch_size=batch_size, workers=workers)
+    logits, errors = predict_logits(model, paths, batch_size=batch_size, workers=workers, precision=precision)
     readable = torch.tensor([not e for e in errors])
     temperature = fit_temperature(logits[0, readable], torch.tensor(labels)[readable])
     ckpt = {**read_checkpoint(path), 'temperature': temperature}
     atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
     return temperature
 
-def calibrate(run_dir, data_dir=None, device='auto', batch_size:int=64, workers:int|None=None) -> dict:
+def calibrate(run_dir, data_dir=None, device='auto', batch_size:int=64, workers:int|None=None,
+              precision:str='auto') -> dict:
     "Fit a temperature for the run's `best.pt` and `last.pt` on its validation images; store it in each file."
     run_dir = Path(run_dir)
     if not (run_dir/'config.json').is_file(): raise CheckpointError(f"{run_dir} is not a run folder (no config.json)")
@@ -321,7 +362,7 @@ def calibrate(run_dir, data_dir=None, device='auto', batch_size:int=64, workers:
     splits = load_splits(data_dir or config['data_dir'], config['val_pct'], config['seed'])
     files = [run_dir/name for name in ('best.pt', 'last.pt') if (run_dir/name).is_file()]
     if not files: raise CheckpointError(f"no best.pt or last.pt in {run_dir}")
-    return {f.name: _calibrate_file(f, splits, device, batch_size, workers) for f in files}
+    return {f.name: _calibrate_file(f, splits, device, batch_size, workers, precision) for f in files}
 
 # %% ../nbs/05_infer.ipynb #2784fba6
 def _weakest(r:Evaluation, n:int=3) -> str:
@@ -390,11 +431,11 @@ def some_image_paths(paths) -> list[Path]:
     return files
 
 def predict(checkpoint, paths, topk:int=5, tta:bool=False, batch_size:int=64, device='auto',
-            workers:int|None=None) -> list[dict]:
+            workers:int|None=None, precision:str='auto') -> list[dict]:
     "Top-`topk` species for each image in `paths` (files or folders); unreadable files get an `error`."
     model = load_model(checkpoint, device)
     files, classes = some_image_paths(paths), list(model.meta['classes'])
-    probs, errors = predict_probs(model, files, tta, batch_size, workers)
+    probs, errors = predict_probs(model, files, tta, batch_size, workers, precision)
     return prediction_rows(files, probs, errors, classes, max(1, min(topk, len(classes))))
 
 # %% ../nbs/05_infer.ipynb #dba24d22
