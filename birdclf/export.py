@@ -4,26 +4,37 @@
 
 # %% ../nbs/08_export.ipynb #0b562ff7
 from __future__ import annotations
-import contextlib, json, os, re, sys, warnings, zipfile
-from dataclasses import dataclass
+import contextlib, csv, io, json, math, os, re, sys, warnings, zipfile
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import torch
 from torch import nn
 
 from . import __version__
-from .infer import (ImageFiles, batch_probs, image_batches, image_paths, load_model, model_temperature,
-                           model_transform, prediction_rows, some_image_paths, tta_views)
+from .data import SPLITS, _split_dirs, find_images
+from .infer import (ECE_BINS, ImageFiles, batch_probs, image_batches, image_paths, load_model,
+                           model_temperature, model_transform, prediction_rows, resolve_checkpoint, some_image_paths,
+                           tta_views)
 from .model import MissingExtraError
-from .train import atomic_write
+from .train import atomic_write, read_checkpoint, write_text_atomic
 
 # %% auto #0
 __all__ = ['EXPORT_FORMATS', 'EXPORT_VERSION', 'EXPORT_SUFFIXES', 'INPUT_NAME', 'OUTPUT_NAME', 'META_FILE', 'META_KEYS',
-           'ONNX_OPSET', 'ONNX_HINT', 'WRITERS', 'TOLERANCE', 'CHECK_IMAGES', 'TRACE_IMAGES', 'ExportError',
-           'export_meta', 'Probabilities', 'import_onnx', 'write_onnx', 'write_torchscript', 'exported_format',
-           'check_export_meta', 'ExportedModel', 'load_exported', 'read_export_meta', 'check_batch', 'max_difference',
-           'ExportResult', 'export_format', 'export', 'exported_probs', 'predict_exported']
+           'ONNX_OPSET', 'ONNX_HINT', 'WRITERS', 'TOLERANCE', 'CHECK_IMAGES', 'TRACE_IMAGES', 'CARD_FILE', 'FEW_PHOTOS',
+           'WEAKEST_SHOWN', 'CONFUSED_SHOWN', 'WELL_CALIBRATED_ECE', 'CATCH_ALL_RATIO', 'DECIMALS', 'EVAL_FIGURES',
+           'CARD_METRICS', 'CARD_TAGS', 'ExportError', 'export_meta', 'Probabilities', 'import_onnx', 'write_onnx',
+           'write_torchscript', 'exported_format', 'check_export_meta', 'ExportedModel', 'load_exported',
+           'read_export_meta', 'check_batch', 'max_difference', 'ExportResult', 'export_format', 'export',
+           'exported_probs', 'predict_exported', 'CardInfo', 'find_eval_dir', 'read_per_class', 'folder_counts',
+           'photo_counts', 'read_card_info', 'card_number', 'md_table', 'yaml_lines', 'eval_dataset', 'model_index',
+           'front_matter', 'not_evaluated', 'title_section', 'species_section', 'training_section', 'metrics_table',
+           'per_class_table', 'weakest_species', 'weakest_lines', 'confused_table', 'figure_links',
+           'evaluation_section', 'intended_use_section', 'limitations_section', 'usage_section', 'card_text',
+           'model_card']
 
 # %% ../nbs/08_export.ipynb #4967abd5
 EXPORT_FORMATS = ('onnx', 'torchscript')
@@ -282,3 +293,445 @@ def predict_exported(path, paths, topk:int=5, tta:bool=False, batch_size:int=64,
     files, classes = some_image_paths(paths), exported.meta['classes']
     probs, errors = exported_probs(exported, files, tta, batch_size, workers)
     return prediction_rows(files, probs, errors, classes, max(1, min(topk, len(classes))))
+
+# %% ../nbs/08_export.ipynb #ed6eed11
+CARD_FILE = 'MODEL_CARD.md'
+FEW_PHOTOS = 50             # a species with fewer training photos is named among the limitations
+WEAKEST_SHOWN = 3           # the weakest species named
+CONFUSED_SHOWN = 5          # the most confused pairs listed
+WELL_CALIBRATED_ECE = 0.05  # below this ECE a probability can be read as a hit rate
+CATCH_ALL_RATIO = 2         # a species named for more than this many times its test photos is a catch-all guess
+DECIMALS = 3                # every fraction in the card
+EVAL_FIGURES = {'confusion_matrix': 'Confusion matrix', 'reliability': 'Reliability diagram'}
+
+@dataclass
+class CardInfo:
+    "Everything a model card says, read from a run folder: `card_text` opens no file."
+    run_dir: Path
+    checkpoint: Path      # the checkpoint described: best.pt, else last.pt
+    meta: dict            # its metadata: arch, classes, image_size, temperature, epoch, monitor, value, ...
+    config: dict          # config.json (the checkpoint's copy when the file is missing)
+    history: list         # history.json's rows, one an epoch
+    counts: dict          # {split: {species: photos}}, empty when unknown
+    counts_note: str      # where the counts come from
+    evaluation: dict|None = None  # metrics.json; None when the run was not evaluated
+    per_class: list = field(default_factory=list)  # per_class.csv: [{cls, support, precision, recall, f1}]
+    figures: dict = field(default_factory=dict)    # {'confusion_matrix'|'reliability': path of the PNG}
+
+# %% ../nbs/08_export.ipynb #c51e2aec
+def find_eval_dir(run_dir, eval_dir=None) -> Path|None:
+    "`eval_dir` (checked), else `run_dir/eval_test`, else the newest `run_dir/eval_*`; None when there is none."
+    if eval_dir is not None:
+        if not (Path(eval_dir)/'metrics.json').is_file():
+            raise FileNotFoundError(f"no metrics.json in evaluation folder {eval_dir}")
+        return Path(eval_dir)
+    found = sorted((p.stat().st_mtime, p.parent) for p in Path(run_dir).glob('eval_*/metrics.json'))
+    test = [d for _, d in found if d.name == 'eval_test']
+    return test[0] if test else found[-1][1] if found else None
+
+def read_per_class(path) -> list[dict]:
+    "The rows of a `per_class.csv` written by `evaluate`: cls, support (int), precision, recall, f1 (floats)."
+    return [dict(cls=r['class'], support=int(r['support']),
+                 **{k: float(r[k]) for k in ('precision', 'recall', 'f1')})
+            for r in csv.DictReader(io.StringIO(Path(path).read_text()))]
+
+# %% ../nbs/08_export.ipynb #c994e6e5
+def _split_and_species(rel:str) -> tuple[str, str]:
+    "(split, species) of an image path relative to the data folder: split/species/… or species/… (train)."
+    parts = Path(rel).parts
+    return (parts[0], parts[1]) if len(parts) > 2 and parts[0] in SPLITS else ('train', parts[0])
+
+def _listed(run_dir:Path, name:str) -> list[tuple[str, str]]:
+    "(split, species) of each path in the run's list `name` (tab-separated reasons dropped); [] when absent."
+    path = run_dir/name
+    if not path.is_file(): return []
+    return [_split_and_species(line.split('\t')[0]) for line in path.read_text().splitlines() if line.strip()]
+
+def folder_counts(data_dir, classes) -> dict:
+    "{split: {species: image files}} in the split folders of `data_dir` (species folders alone: 'train')."
+    found = {split: find_images(folder) for split, folder in _split_dirs(Path(data_dir)).items()}
+    return {split: {c: len(f.get(c, [])) for c in classes} for split, f in found.items()}
+
+# %% ../nbs/08_export.ipynb #3650a422
+def photo_counts(run_dir, data_dir, classes) -> tuple[dict, list[str]]:
+    "{split: {species: photos}} the run used, and notes on where they come from."
+    run_dir, counts, notes = Path(run_dir), {}, []
+    if data_dir and Path(data_dir).is_dir():
+        counts = folder_counts(data_dir, classes)
+        notes.append(f"counted in the data folder `{Path(data_dir).name}`")
+        for split, species in _listed(run_dir, 'bad_files.txt'):
+            if species in counts.get(split, {}): counts[split][species] -= 1  # unreadable: training skipped it
+    else: notes.append(f"the data folder `{data_dir}` is not here" if data_dir else "no data folder recorded")
+    if (run_dir/'split_train.txt').is_file():  # the run held its validation photos out of train/
+        for split in ('train', 'val'):
+            held = Counter(species for _, species in _listed(run_dir, f'split_{split}.txt'))
+            counts[split] = {c: held[c] for c in classes}
+        notes.append("train and val as the run divided the training folder")
+    return counts, notes
+
+# %% ../nbs/08_export.ipynb #a5d93ede
+_NOT_META = ('model', 'optimizer', 'scheduler', 'scaler', 'rng', 'ema', 'history', 'config')  # weights, resume state
+
+def _read_json(path, default):
+    "The JSON in `path`, or `default` when the file is absent."
+    return json.loads(Path(path).read_text()) if Path(path).is_file() else default
+
+def _evaluation_files(eval_dir:Path|None) -> tuple[dict|None, list, dict]:
+    "metrics.json, the per-class rows and the figures of `eval_dir` (None, [], {} without one)."
+    if eval_dir is None: return None, [], {}
+    per_class = read_per_class(eval_dir/'per_class.csv') if (eval_dir/'per_class.csv').is_file() else []
+    figures = {k: eval_dir/f'{k}.png' for k in EVAL_FIGURES if (eval_dir/f'{k}.png').is_file()}
+    return _read_json(eval_dir/'metrics.json', None), per_class, figures
+
+# %% ../nbs/08_export.ipynb #4f97502b
+def read_card_info(run_dir, eval_dir=None) -> CardInfo:
+    "What the model card of `run_dir` says: its checkpoint, config, history, photo counts and evaluation."
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir(): raise FileNotFoundError(f"run folder not found: {run_dir}")
+    checkpoint = resolve_checkpoint(run_dir)
+    ckpt = read_checkpoint(checkpoint)
+    meta, config = {k: v for k, v in ckpt.items() if k not in _NOT_META}, ckpt.get('config', {})
+    config = _read_json(run_dir/'config.json', config)
+    evaluation, per_class, figures = _evaluation_files(find_eval_dir(run_dir, eval_dir))
+    if evaluation and evaluation.get('classes', meta['classes']) != list(meta['classes']):
+        raise ValueError(f"the evaluation of {evaluation['checkpoint']} has other classes than {checkpoint}")
+    counts, notes = photo_counts(run_dir, config.get('data_dir'), meta['classes'])
+    split = Path(evaluation['split_dir']).name if evaluation else None
+    if per_class and split not in counts:  # the folder is gone: the photos evaluated are still known
+        counts[split] = {r['cls']: r['support'] for r in per_class}
+        notes.append(f"{split}: the photos evaluated")
+    history = _read_json(run_dir/'history.json', [])
+    return CardInfo(run_dir, checkpoint, meta, config, history, counts, '; '.join(notes), evaluation, per_class,
+                    figures)
+
+# %% ../nbs/08_export.ipynb #fc3219bf
+def card_number(x, decimals:int=DECIMALS) -> str:
+    "`x` for the card: fractions to `decimals` places, ints as they are, 'n/a' for a missing or NaN value."
+    if x is None or isinstance(x, float) and math.isnan(x): return 'n/a'
+    if isinstance(x, (bool, int)): return str(x)
+    return f'{x:.{decimals}f}'
+
+def md_table(header:list, rows:list[list], text_columns:int=1) -> list[str]:
+    "The lines of a markdown table (pipes in cells escaped): the first `text_columns` left-aligned, the rest right."
+    line = lambda row: '| ' + ' | '.join(str(v).replace('|', r'\|') for v in row) + ' |'
+    rule = [' --- ' if i < text_columns else ' ---: ' for i in range(len(header))]
+    return [line(header), '|' + '|'.join(rule) + '|', *map(line, rows)]
+
+# %% ../nbs/08_export.ipynb #53a374f2
+_PLAIN_WORD = re.compile(r'[A-Za-z][\w.\-]*')
+_YAML_WORDS = {'y', 'n', 'yes', 'no', 'on', 'off', 'true', 'false', 'null'}  # words YAML would not read as text
+
+def _yaml_scalar(v) -> str:
+    "`v` as a YAML scalar: plain words bare, other text double-quoted, floats by `card_number`, ints, null, true/false."
+    if isinstance(v, float): return card_number(v)
+    if isinstance(v, str) and _PLAIN_WORD.fullmatch(v) and v.lower() not in _YAML_WORDS: return v
+    return json.dumps(v, ensure_ascii=False)
+
+def _yaml_flow(v) -> str:
+    "A flat list or dict on one line: `[a, b]`, `{k: v}`."
+    if isinstance(v, dict): return '{' + ', '.join(f'{k}: {_yaml_scalar(x)}' for k, x in v.items()) + '}'
+    return '[' + ', '.join(map(_yaml_scalar, v)) + ']'
+
+def _nested(v) -> bool:
+    "Is `v` a list or dict holding a list or dict?"
+    items = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+    return any(isinstance(x, (dict, list)) for x in items)
+
+def yaml_lines(obj, indent:int=0) -> list[str]:
+    "YAML lines for the dict or list `obj` of plain values, lists and dicts: what a card's front matter needs."
+    pad, lines = ' ' * indent, []
+    for key, value in (obj.items() if isinstance(obj, dict) else [(None, v) for v in obj]):
+        lead = f'{pad}-' if key is None else f'{pad}{key}:'
+        if _nested(value):
+            inner = yaml_lines(value, indent + 2)
+            lines += [f'{lead} {inner[0].lstrip()}', *inner[1:]] if key is None else [lead, *inner]
+        else: lines.append(f"{lead} {_yaml_flow(value) if isinstance(value, (dict, list)) else _yaml_scalar(value)}")
+    return lines
+
+# %% ../nbs/08_export.ipynb #ac0583ce
+CARD_METRICS = {'accuracy': 'Accuracy', 'f1': 'F1 (macro)', 'precision': 'Precision (macro)',
+                'recall': 'Recall (macro)', 'roc_auc': 'ROC-AUC (macro, one-vs-rest)', 'log_loss': 'Log loss',
+                'ece': f'ECE ({ECE_BINS} bins)'}
+CARD_TAGS = ('image-classification', 'birds', 'birdclf', 'pytorch')
+
+def eval_dataset(info:CardInfo) -> tuple[str, str]:
+    "(data folder name, split) of the evaluation: e.g. ('birds10', 'test')."
+    split_dir = Path(info.evaluation['split_dir'])
+    return split_dir.parent.name or Path(info.config.get('data_dir') or 'data').name, split_dir.name
+
+def model_index(info:CardInfo) -> list[dict]:
+    "Hugging Face's `model-index`: the test metrics that are defined, on the evaluation's data and split."
+    m, (data, split) = info.evaluation['metrics'], eval_dataset(info)
+    metrics = [dict(type=k, value=round(m[k], DECIMALS), name=name) for k, name in CARD_METRICS.items()
+               if card_number(m.get(k)) != 'n/a']
+    result = dict(task=dict(type='image-classification', name='Image Classification'),
+                  dataset=dict(name=f'{data} ({split})', type='imagefolder', split=split), metrics=metrics)
+    return [dict(name=f"birdclf-{info.meta['arch']}-{data}", results=[result])]
+
+def front_matter(info:CardInfo, license:str='other') -> str:
+    "The card's YAML front matter: license, library, tags, pipeline and (when evaluated) the model-index."
+    head = {'license': license, 'library_name': 'birdclf', 'tags': [*CARD_TAGS, info.meta['arch']],
+            'pipeline_tag': 'image-classification'}
+    if info.evaluation: head['model-index'] = model_index(info)
+    return '\n'.join(['---', *yaml_lines(head), '---'])
+
+# %% ../nbs/08_export.ipynb #30f54de5
+def not_evaluated(info:CardInfo) -> str:
+    "What a card without an evaluation says, with the command that makes one."
+    data = info.config.get('data_dir', 'DATA')
+    return f"not evaluated yet: run `birdclf evaluate {info.run_dir} {data} --split test`"
+
+def _data_name(info:CardInfo) -> str:
+    "The name of the run's data folder."
+    return Path(info.config.get('data_dir') or 'data').name
+
+def title_section(info:CardInfo) -> list[str]:
+    "The title and a paragraph: what the model tells apart, how it was made, and its test accuracy."
+    m, size = info.meta, info.meta['image_size']
+    start = f"fine-tuned from {m['weights_source']}" if m.get('weights_source') else 'trained from scratch'
+    text = (f"An image classifier that names which of {len(m['classes'])} bird species a photo shows: a "
+            f"`{m['arch']}` network {start} on the photos of `{_data_name(info)}` with birdclf {__version__}. "
+            f"It sees each photo at {size} × {size} pixels.")
+    if info.evaluation:
+        e, (data, split) = info.evaluation['metrics'], eval_dataset(info)
+        text += (f" On {e['n_images']} {split} photos of `{data}`: accuracy {card_number(e['accuracy'])}, "
+                 f"macro F1 {card_number(e['f1'])}.")
+    else: text += f" Test metrics: {not_evaluated(info)}."
+    return [f"# Bird species classifier: {m['arch']} on {_data_name(info)}", '', text]
+
+# %% ../nbs/08_export.ipynb #3204efb4
+def species_section(info:CardInfo) -> list[str]:
+    "The species the model knows, with their photos per split and the totals."
+    classes, counts = info.meta['classes'], info.counts
+    known = f"The model knows {len(classes)} species and gives every photo one of their names."
+    if not counts:
+        return ['## Species', '', f"{known} Photo counts unknown ({info.counts_note}): {', '.join(classes)}."]
+    splits = [s for s in SPLITS if s in counts] + [s for s in counts if s not in SPLITS]
+    rows = [[c] + [counts[s].get(c, 0) for s in splits] for c in classes]
+    total = ['**total**'] + [sum(counts[s].get(c, 0) for c in classes) for s in splits]
+    table = md_table(['Species'] + splits, rows + [total])
+    return ['## Species', '', f"{known} Photos per split ({info.counts_note}):", '', *table]
+
+# %% ../nbs/08_export.ipynb #2829519c
+def _epochs_text(info:CardInfo) -> str:
+    "Epochs run (of those asked), and the epoch the checkpoint comes from with its monitored value."
+    asked, done, m = info.config.get('epochs'), len(info.history), info.meta
+    text = f"{done} of {asked}" if asked and done != asked else f"{done}"
+    if m.get('monitor') and m.get('value') is not None:
+        text += f"; {info.checkpoint.name} from epoch {m['epoch']} ({m['monitor']} {card_number(m['value'])})"
+    return text
+
+def _augmentation_text(c:dict) -> str:
+    "The training-time augmentation, mixing, label smoothing and EMA of config `c`, or 'none'."
+    parts = [f"{c['aug']} (crops, flips, colour)" if c.get('aug', 'none') != 'none' else None,
+             f"{c['mix']} (α {c['mix_alpha']})" if c.get('mix', 'none') != 'none' else None,
+             f"label smoothing {c['label_smoothing']}" if c.get('label_smoothing') else None,
+             f"EMA of the weights ({c['ema']})" if c.get('ema') else None]
+    return ', '.join(p for p in parts if p) or 'none'
+
+def _duration(seconds:float) -> str:
+    "'12.3 s', '4.5 min' or '2.0 h'."
+    if seconds < 60: return f'{seconds:.1f} s'
+    return f'{seconds / 60:.1f} min' if seconds < 3600 else f'{seconds / 3600:.1f} h'
+
+# %% ../nbs/08_export.ipynb #2ef9e4d3
+def training_section(info:CardInfo) -> list[str]:
+    "The training configuration as a two-column table."
+    c, m, resolved = info.config, info.meta, info.config.get('resolved', {})
+    temperature = m.get('temperature', 1.0)
+    rows = [('architecture', m['arch']),
+            ('pretrained weights', m.get('weights_source') or 'none (trained from scratch)'),
+            ('image size', f"{m['image_size']} × {m['image_size']} px, {m.get('interpolation', 'bilinear')} resize"),
+            ('epochs', _epochs_text(info)),
+            ('batch size', c.get('batch_size', 'n/a')),
+            ('learning rate', f"{c.get('lr', 'n/a')} ({c.get('opt', '?')}, {c.get('sched', '?')} schedule, "
+                              f"weight decay {c.get('wd', 'n/a')})"),
+            ('precision', resolved.get('precision', c.get('precision', 'n/a'))),
+            ('class balance', resolved.get('balance', c.get('balance', 'n/a'))),
+            ('augmentation', _augmentation_text(c)),
+            ('seed', c.get('seed', 'n/a')),
+            ('temperature', f"{card_number(temperature)} (fitted on the validation photos)" if temperature != 1.0
+                            else 'none (not calibrated)'),
+            ('trained on', f"{resolved.get('device_name', 'n/a')}, "
+                           f"{_duration(sum(row.get('seconds', 0) for row in info.history))}")]
+    return ['## Training', ''] + md_table(['Setting', 'Value'], rows, text_columns=2)
+
+# %% ../nbs/08_export.ipynb #a9594d53
+def metrics_table(m:dict) -> list[str]:
+    "The test metrics: the six, top-k and balanced accuracy, and the calibration error before and after."
+    rows = [(CARD_METRICS[k], card_number(m.get(k)))
+            for k in ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss')]
+    rows += [(f'Top-{k[3]} accuracy', card_number(m[k])) for k in ('top3_accuracy', 'top5_accuracy') if k in m]
+    rows.append(('Balanced accuracy', card_number(m.get('balanced_accuracy'))))
+    if m.get('temperature', 1.0) != 1.0 and 'ece_uncalibrated' in m:
+        rows.append(('ECE before calibration', card_number(m['ece_uncalibrated'])))
+    return md_table(['Metric', 'Value'], rows + [(CARD_METRICS['ece'], card_number(m.get('ece')))])
+
+def per_class_table(per_class:list[dict]) -> list[str]:
+    "Precision, recall, F1 and test photos of each species."
+    rows = [[r['cls'], *(card_number(r[k]) for k in ('precision', 'recall', 'f1')), r['support']] for r in per_class]
+    return md_table(['Species', 'Precision', 'Recall', 'F1', 'Test photos'], rows)
+
+# %% ../nbs/08_export.ipynb #9e515d1f
+def weakest_species(per_class:list[dict], n:int=WEAKEST_SHOWN) -> list[dict]:
+    "The `n` species with test photos and the lowest F1 (ties by name)."
+    return sorted((r for r in per_class if r['support']), key=lambda r: (r['f1'], r['cls']))[:n]
+
+def _taken_for(info:CardInfo, species:str) -> str:
+    "'; most often taken for X (n)' from the evaluation's most confused pairs, or ''."
+    pairs = [(predicted, n) for true, predicted, n in info.evaluation.get('most_confused', []) if true == species]
+    return f"; most often taken for {pairs[0][0]} ({pairs[0][1]})" if pairs else ''
+
+def weakest_lines(info:CardInfo) -> list[str]:
+    "A numbered list of the weakest species: F1, recall (photos right of photos) and what they are taken for."
+    return [f"{i}. **{r['cls']}**: F1 {card_number(r['f1'])}, recall {card_number(r['recall'])} "
+            f"({round(r['recall'] * r['support'])} of {r['support']} test photos right){_taken_for(info, r['cls'])}"
+            for i, r in enumerate(weakest_species(info.per_class), 1)]
+
+def confused_table(info:CardInfo, n:int=CONFUSED_SHOWN) -> list[str]:
+    "The `n` most confused pairs: true species, species predicted, photos, and their share of the true species'."
+    support = {r['cls']: r['support'] for r in info.per_class}
+    rows = [[true, predicted, k, card_number(k / support[true]) if support.get(true) else 'n/a']
+            for true, predicted, k in info.evaluation.get('most_confused', [])[:n]]
+    return md_table(['True species', 'Predicted as', 'Photos', 'Share of its photos'], rows, text_columns=2)
+
+# %% ../nbs/08_export.ipynb #86301530
+def figure_links(info:CardInfo, card_dir) -> list[str]:
+    "Markdown images of the evaluation's figures, linked relative to the card's folder `card_dir`."
+    caption = '/'.join(eval_dataset(info))
+    links = [f"![{EVAL_FIGURES[k]}, {caption}]({quote(Path(os.path.relpath(path, card_dir)).as_posix())})"
+             for k, path in info.figures.items()]
+    return '\n\n'.join(links).split('\n')
+
+def evaluation_section(info:CardInfo, card_dir) -> list[str]:
+    "Test metrics, the per-species table, the weakest species, the most confused pairs and the figures."
+    if not info.evaluation: return ['## Evaluation', '', f"Not {not_evaluated(info)[4:]}."]
+    e, (data, split) = info.evaluation, eval_dataset(info)
+    lines = ['## Evaluation', '', f"{Path(e['checkpoint']).name} on the {e['metrics']['n_images']} {split} photos "
+             f"of `{data}`, {'with' if e.get('tta') else 'without'} test-time augmentation. Precision, recall and "
+             "F1 are macro averages over the species.", '', *metrics_table(e['metrics'])]
+    if info.per_class:
+        lines += ['', '### Per species', '', *per_class_table(info.per_class),
+                  '', '### Weakest species', '', *weakest_lines(info)]
+    if e.get('most_confused'): lines += ['', '### Most confused', '', *confused_table(info)]
+    if info.figures: lines += ['', '### Figures', '', *figure_links(info, card_dir)]
+    return lines
+
+# %% ../nbs/08_export.ipynb #4c18da18
+def _span(values) -> str:
+    "'7' or '5–9': the smallest and the largest of `values`."
+    low, high = min(values), max(values)
+    return f'{low}' if low == high else f'{low}–{high}'
+
+def _top_k_advice(m:dict) -> list[str]:
+    "How often the first guess and the top k were right on the test photos, and what that suggests."
+    k = next((k for k in ('top5_accuracy', 'top3_accuracy') if k in m), None)
+    if k is None: return []
+    return ['', f"On the test photos its first guess was right for {card_number(m['accuracy'])} of them and the "
+                f"right species was among its top {k[3]} for {card_number(m[k])}: show the top {k[3]} with their "
+                "probabilities when the first is not clearly ahead."]
+
+def intended_use_section(info:CardInfo) -> list[str]:
+    "What the model is for, the scale of its training data and how far its first guess can be trusted."
+    n, train = len(info.meta['classes']), info.counts.get('train')
+    scale = f" (`{_data_name(info)}`: {sum(train.values())} training photos, {_span(train.values())} a species)" \
+            if train else ''
+    return (['## Intended use', '', f"Suggesting which of the {n} species above a bird photo shows, for photos like "
+             f"the training ones{scale}: one bird, reasonably large in the frame. It helps a person sort and label "
+             "photos; it does not replace an expert's identification for records."]
+            + _top_k_advice((info.evaluation or {}).get('metrics', {})))
+
+# %% ../nbs/08_export.ipynb #567c87e0
+def _few_photos_note(info:CardInfo, threshold:int=FEW_PHOTOS) -> str:
+    "The species with fewer than `threshold` training photos, named with their counts."
+    train = info.counts.get('train')
+    if not train: return "Few photos: the training photo counts are unknown (the data folder is not here)."
+    few = {c: n for c, n in train.items() if n < threshold}
+    if not few: return f"Every species has at least {threshold} training photos ({_span(train.values())})."
+    if len(few) == len(train):
+        return (f"Few photos: every species has fewer than {threshold} training photos ({_span(few.values())}); "
+                "expect mistakes on poses, plumages and backgrounds the training photos lack.")
+    named = ', '.join(f"{c} ({n})" for c, n in sorted(few.items(), key=lambda cn: (cn[1], cn[0])))
+    return f"Few photos: {len(few)} species have fewer than {threshold} training photos: {named}."
+
+def _confusion_note(info:CardInfo, n:int=WEAKEST_SHOWN) -> str:
+    "The most confused pairs in words, with their counts; or that they are not measured."
+    if not info.evaluation: return "Confused species: not measured yet (no evaluation)."
+    support = {r['cls']: r['support'] for r in info.per_class}
+    pairs = [f"{true} is taken for {predicted} in {k} of its {support.get(true, '?')} test photos"
+             for true, predicted, k in info.evaluation.get('most_confused', [])[:n]]
+    return f"Confused species: {'; '.join(pairs)}." if pairs else "Confused species: none on the test photos."
+
+def _catch_all_note(info:CardInfo, ratio:float=CATCH_ALL_RATIO) -> str|None:
+    "The species named for more than `ratio` times their test photos, with how often that name was right."
+    named = []
+    for r in info.per_class:
+        right = round(r['recall'] * r['support'])
+        if r['precision'] > 0 and right / r['precision'] > ratio * r['support']:
+            named.append(f"{r['cls']} was the answer for {round(right / r['precision'])} test photos and right for "
+                         f"{right} (precision {card_number(r['precision'])})")
+    return f"Catch-all guesses: {'; '.join(named)}; check such an answer twice." if named else None
+
+# %% ../nbs/08_export.ipynb #72a4f54b
+def _calibration_note(info:CardInfo) -> str:
+    "What the probabilities are worth: the calibration error before and after the temperature, and how to read it."
+    t, m = info.meta.get('temperature', 1.0), (info.evaluation or {}).get('metrics', {})
+    how = (f"calibrated by a temperature of {card_number(t)} fitted on the validation photos" if t != 1.0
+           else "not calibrated (`birdclf calibrate RUN` fits a temperature)")
+    if card_number(m.get('ece')) == 'n/a':
+        return f"Calibration: the probabilities are {how}; their error is not measured yet."
+    calibrated = t != 1.0 and 'ece_uncalibrated' in m
+    ece = (f"{card_number(m['ece_uncalibrated'])} before the temperature and {card_number(m['ece'])} after"
+           if calibrated else card_number(m['ece']))
+    if calibrated and m['ece'] > m['ece_uncalibrated']: ece += ' (the temperature made it worse on these photos)'
+    reading = ("a probability can be read as a hit rate" if m['ece'] < WELL_CALIBRATED_ECE
+               else "read a probability as a rough confidence, not as a hit rate")
+    return (f"Calibration: the probabilities are {how}. Their expected calibration error on the test photos is "
+            f"{ece}: on average the probability shown is {m['ece'] * 100:.0f} percentage points away from the share"
+            f" of right answers, so {reading}.")
+
+def _image_size_note(info:CardInfo) -> str:
+    "What the input size does to a photo."
+    size = info.meta['image_size']
+    return (f"Input size: every photo is squashed (not cropped) to {size} × {size} pixels, so a small or distant "
+            "bird keeps few pixels and the aspect ratio is lost; crop photos around the bird.")
+
+def _test_size_note(info:CardInfo) -> str|None:
+    "How many test photos the per-species figures rest on, and what one photo changes."
+    support = [r['support'] for r in info.per_class if r['support']]
+    if not support: return None
+    return (f"Test set: the figures rest on {sum(support)} test photos ({_span(support)} a species); "
+            f"one photo moves a species' recall by up to {card_number(1 / min(support))}.")
+
+# %% ../nbs/08_export.ipynb #9f94e149
+def limitations_section(info:CardInfo) -> list[str]:
+    "The limitations, from the data: closed list, few photos, confusions, catch-all guesses, calibration, sizes."
+    notes = [f"Closed species list: a bird of any other species, or a photo without a bird, still gets one of "
+             f"these {len(info.meta['classes'])} names, often with a high probability.",
+             _few_photos_note(info), _confusion_note(info), _catch_all_note(info), _calibration_note(info),
+             _image_size_note(info), _test_size_note(info)]
+    return ['## Limitations', ''] + [f'- {note}' for note in notes if note]
+
+def usage_section(info:CardInfo) -> list[str]:
+    "How to run the model on a photo: the command line and Python, on the run folder."
+    run = info.run_dir.name
+    return ['## How to use', '', 'With birdclf installed, beside the run folder:', '', '```bash',
+            f'birdclf predict {run} photo.jpg           # the likeliest species and their probabilities',
+            f'birdclf export {run} --out birds.onnx     # one file for ONNX Runtime, preprocessing inside', '```',
+            '', '```python', 'from birdclf.infer import predict', f"predict('{run}', ['photo.jpg'])[0]", '```']
+
+# %% ../nbs/08_export.ipynb #4413ac24
+def card_text(info:CardInfo, license:str='other', card_dir=None) -> str:
+    "The model card of `info` as markdown, its images linked relative to `card_dir` (default: the run folder)."
+    card_dir = info.run_dir if card_dir is None else card_dir
+    sections = [title_section(info), species_section(info), training_section(info),
+                evaluation_section(info, card_dir), intended_use_section(info), limitations_section(info),
+                usage_section(info)]
+    return front_matter(info, license) + '\n\n' + '\n\n'.join('\n'.join(s) for s in sections) + '\n'
+
+def model_card(run_dir, eval_dir=None, out=None, license:str='other') -> Path:
+    "Write the card of `run_dir` and its evaluation (`eval_dir`, default: found) to `out` (default: MODEL_CARD.md)."
+    info = read_card_info(run_dir, eval_dir)
+    out = info.run_dir/CARD_FILE if out is None else Path(out)
+    if out.is_dir(): out = out/CARD_FILE
+    return write_text_atomic(out, card_text(info, license, out.parent))
