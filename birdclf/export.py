@@ -485,10 +485,15 @@ def _data_name(info:CardInfo) -> str:
     "The name of the run's data folder."
     return Path(info.config.get('data_dir') or 'data').name
 
+def _weights_name(meta:dict) -> str|None:
+    "Where the starting weights came from ('timm:…', 'torchvision:…', or a file's name, not its path); None."
+    source = meta.get('weights_source')
+    return re.split(r'[\\/]', source)[-1] if source else None
+
 def title_section(info:CardInfo) -> list[str]:
     "The title and a paragraph: what the model tells apart, how it was made, and its test accuracy."
     m, size = info.meta, info.meta['image_size']
-    start = f"fine-tuned from {m['weights_source']}" if m.get('weights_source') else 'trained from scratch'
+    start = f"fine-tuned from {_weights_name(m)}" if _weights_name(m) else 'trained from scratch'
     text = (f"An image classifier that names which of {len(m['classes'])} bird species a photo shows: a "
             f"`{m['arch']}` network {start} on the photos of `{_data_name(info)}` with birdclf {__version__}. "
             f"It sees each photo at {size} × {size} pixels.")
@@ -540,7 +545,7 @@ def training_section(info:CardInfo) -> list[str]:
     c, m, resolved = info.config, info.meta, info.config.get('resolved', {})
     temperature = m.get('temperature', 1.0)
     rows = [('architecture', m['arch']),
-            ('pretrained weights', m.get('weights_source') or 'none (trained from scratch)'),
+            ('pretrained weights', _weights_name(m) or 'none (trained from scratch)'),
             ('image size', f"{m['image_size']} × {m['image_size']} px, {m.get('interpolation', 'bilinear')} resize"),
             ('epochs', _epochs_text(info)),
             ('batch size', c.get('batch_size', 'n/a')),
