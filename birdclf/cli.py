@@ -19,13 +19,13 @@ from .train import (
     MIXES, METRIC_COLUMNS, OPTIMIZERS, PRECISIONS, PROGRESS, SCHEDULES, TRAIN_DEFAULTS, CheckpointError,
     lr_find_report, resolve_progress, resume, train)
 from .distributed import init_distributed, resolve_nproc, run_torchrun, torchrun_env
-from .export import EXPORT_FORMATS, ExportError, export, exported_format, predict_exported
+from .export import EXPORT_FORMATS, ExportError, export, exported_format, model_card, predict_exported
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'EMA_DECAY', 'DEMO_DEFAULTS', 'INFER_BATCH_SIZE', 'TOPK',
            'COMMANDS', 'USER_ERRORS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check',
-           'cmd_train', 'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_export', 'cmd_lr_find', 'cmd_calibrate',
-           'cmd_plot', 'main']
+           'cmd_train', 'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_export', 'cmd_card', 'cmd_lr_find',
+           'cmd_calibrate', 'cmd_plot', 'main']
 
 # %% ../nbs/06_cli.ipynb #b8e58a83
 EXIT_OK = 0             # the command did its job
@@ -172,6 +172,16 @@ def _add_export_command(sub):
     p.add_argument('--check-images', metavar='PATH', nargs='+',
                    help='photos (files or folders) to check the file on (default: seeded noise)')
 
+def _add_card_command(sub):
+    "`birdclf card RUN_DIR [--eval EVAL_DIR] [--out FILE]`."
+    p = sub.add_parser('card', help="write RUN_DIR's model card (MODEL_CARD.md, the Hugging Face layout) "
+                                    "from its config, history and evaluation")
+    p.add_argument('run_dir', metavar='RUN_DIR')
+    p.add_argument('--eval', metavar='EVAL_DIR', dest='eval_dir',
+                   help="the evaluation to report (default: RUN_DIR/eval_test, else the newest eval_*)")
+    p.add_argument('--out', metavar='FILE', help='where to write the card (default: RUN_DIR/MODEL_CARD.md)')
+    p.add_argument('--license', default='other', help="the license in the card's front matter (default: %(default)s)")
+
 def _add_lr_find_command(sub):
     "`birdclf lr-find DATA_DIR`: the training options, and where to save the plot."
     p = sub.add_parser('lr-find', help="sweep the learning rate over a few batches and suggest one")
@@ -251,7 +261,7 @@ def build_parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add_command in (_add_check_command, _add_train_command, _add_demo_command, _add_plot_command,
                         _add_evaluate_command, _add_predict_command, _add_calibrate_command,
-                        _add_lr_find_command, _add_export_command):
+                        _add_lr_find_command, _add_export_command, _add_card_command):
         add_command(sub)
     return parser
 
@@ -379,6 +389,10 @@ def cmd_export(args):
     result = export(args.checkpoint, args.out, args.format, args.check_images)
     print(f"wrote {result.path} ({result})")
 
+def cmd_card(args):
+    "`birdclf card`: write the model card and say where."
+    print(f"wrote {model_card(args.run_dir, args.eval_dir, args.out, args.license)}")
+
 def cmd_lr_find(args):
     "`birdclf lr-find`: print the suggested learning rate and save the plot."
     lr_find_report(args.data_dir, args.out, progress=args.progress, **_options(args))
@@ -396,7 +410,7 @@ def cmd_plot(args):
 # %% ../nbs/06_cli.ipynb #63b98df1
 COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot,
             'evaluate': cmd_evaluate, 'predict': cmd_predict, 'calibrate': cmd_calibrate, 'lr-find': cmd_lr_find,
-            'export': cmd_export}
+            'export': cmd_export, 'card': cmd_card}
 USER_ERRORS = (DataError, CheckpointError, ValueError, FileNotFoundError)
 
 # %% ../nbs/06_cli.ipynb #f979472f
