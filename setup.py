@@ -22,6 +22,7 @@ lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
 dev_requirements, all_requirements = reqs('dev_requirements'), reqs('all_requirements')
 onnx_requirements = reqs('onnx_requirements')  # birdclf[onnx]: ONNX export and inference (nbs/08_export)
+app_requirements = reqs('app_requirements')  # birdclf[app]: the web page to try a photo (nbs/09_app)
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -35,8 +36,8 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
     include_package_data=True,
     install_requires=reqs('requirements'),
-    extras_require={'dev': dev_requirements + all_requirements + onnx_requirements, 'all': all_requirements,
-                    'onnx': onnx_requirements},
+    extras_require={'dev': dev_requirements + all_requirements + onnx_requirements + app_requirements,
+                    'all': all_requirements, 'onnx': onnx_requirements, 'app': app_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
