@@ -20,11 +20,12 @@ from .train import (
     lr_find_report, resolve_progress, resume, train)
 from .distributed import init_distributed, resolve_nproc, run_torchrun, torchrun_env
 from .export import EXPORT_FORMATS, ExportError, export, exported_format, model_card, predict_exported
+from .app import HOST as APP_HOST, PORT as APP_PORT, MAX_FILE_MB, serve, write_space
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'EMA_DECAY', 'DEMO_DEFAULTS', 'INFER_BATCH_SIZE', 'TOPK',
            'COMMANDS', 'USER_ERRORS', 'ArgumentParser', 'non_negative_int', 'positive', 'build_parser', 'cmd_check',
-           'cmd_train', 'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_export', 'cmd_card', 'cmd_lr_find',
+           'cmd_train', 'cmd_demo', 'cmd_evaluate', 'cmd_predict', 'cmd_export', 'cmd_card', 'cmd_app', 'cmd_lr_find',
            'cmd_calibrate', 'cmd_plot', 'main']
 
 # %% ../nbs/06_cli.ipynb #b8e58a83
@@ -182,6 +183,23 @@ def _add_card_command(sub):
     p.add_argument('--out', metavar='FILE', help='where to write the card (default: RUN_DIR/MODEL_CARD.md)')
     p.add_argument('--license', default='other', help="the license in the card's front matter (default: %(default)s)")
 
+def _add_app_command(sub):
+    "`birdclf app RUN_DIR_OR_CHECKPOINT [--port P] [--host H]`, or `--space DIR` to write a Space instead."
+    p = sub.add_parser('app', help='serve a web page to try a photo (offline, this computer only by default), '
+                                   'or write a ready-made Hugging Face Space folder (birdclf[app])')
+    p.add_argument('checkpoint', metavar='RUN_DIR_OR_CHECKPOINT',
+                   help='a run folder (its best.pt), a .pt file, or an .onnx/.ts file from birdclf export')
+    p.add_argument('--port', type=int, default=APP_PORT, help='default: %(default)s')
+    p.add_argument('--host', default=APP_HOST,
+                   help='the address to listen on (default: %(default)s, this computer only; 0.0.0.0: the network)')
+    p.add_argument('--max-file-mb', type=positive(float), default=MAX_FILE_MB,
+                   help='the largest photo the page accepts, in MiB (default: %(default)s)')
+    p.add_argument('--open', action='store_true', help='open the page in the default browser')
+    p.add_argument('--space', metavar='DIR', help="write a Hugging Face Space (app.py, requirements.txt, README.md, "
+                                                  "the model) into DIR instead of serving")
+    p.add_argument('--source', metavar='REQUIREMENT',
+                   help="with --space: where the Space installs birdclf from (default: birdclf[app] from PyPI)")
+
 def _add_lr_find_command(sub):
     "`birdclf lr-find DATA_DIR`: the training options, and where to save the plot."
     p = sub.add_parser('lr-find', help="sweep the learning rate over a few batches and suggest one")
@@ -261,7 +279,7 @@ def build_parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add_command in (_add_check_command, _add_train_command, _add_demo_command, _add_plot_command,
                         _add_evaluate_command, _add_predict_command, _add_calibrate_command,
-                        _add_lr_find_command, _add_export_command, _add_card_command):
+                        _add_lr_find_command, _add_export_command, _add_card_command, _add_app_command):
         add_command(sub)
     return parser
 
@@ -393,6 +411,14 @@ def cmd_card(args):
     "`birdclf card`: write the model card and say where."
     print(f"wrote {model_card(args.run_dir, args.eval_dir, args.out, args.license)}")
 
+def cmd_app(args):
+    "`birdclf app`: serve the page until Ctrl+C, or write a Space folder."
+    if args.space:
+        for path in write_space(args.checkpoint, args.space, args.source): print(f"wrote {path}")
+        return
+    try: serve(args.checkpoint, args.port, args.host, args.max_file_mb, args.open)
+    except OSError as e: raise ValueError(str(e)) from None  # the port is taken, or the address not this computer's
+
 def cmd_lr_find(args):
     "`birdclf lr-find`: print the suggested learning rate and save the plot."
     lr_find_report(args.data_dir, args.out, progress=args.progress, **_options(args))
@@ -410,8 +436,8 @@ def cmd_plot(args):
 # %% ../nbs/06_cli.ipynb #63b98df1
 COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot,
             'evaluate': cmd_evaluate, 'predict': cmd_predict, 'calibrate': cmd_calibrate, 'lr-find': cmd_lr_find,
-            'export': cmd_export, 'card': cmd_card}
-USER_ERRORS = (DataError, CheckpointError, ValueError, FileNotFoundError)
+            'export': cmd_export, 'card': cmd_card, 'app': cmd_app}
+USER_ERRORS = (DataError, CheckpointError, ValueError, FileNotFoundError, ImportError)  # ImportError: an extra to install
 
 # %% ../nbs/06_cli.ipynb #f979472f
 @contextlib.contextmanager
