@@ -75,6 +75,8 @@ PY
     --TagRemovePreprocessor.remove_input_tags=remove_input --output-dir "$out/$d" "$out/_proc/$d"/*.ipynb
 done
 
+# images the pages link to (markdown `![...](images/x.png)`), as Quarto copies them into the site
+[ -d "$root/nbs/images" ] && cp -r "$root/nbs/images" "$out/images"
 echo "rendered to HTML at $((SECONDS-t0))s"
 # 4. index page (sidebar order and titles) and a navigation bar on every page
 python - "$out" "$root/nbs/sidebar.yml" <<'PY'
