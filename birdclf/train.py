@@ -4,7 +4,8 @@
 
 # %% ../nbs/03_train.ipynb #29df1a41
 from __future__ import annotations
-import contextlib, csv, dataclasses, io, json, math, os, pickle, random, signal, sys, tempfile, threading, time, zipfile
+import contextlib, csv, dataclasses, io, json, math, os, pickle, random, shutil, signal, sys, tempfile, threading
+import time, zipfile
 from functools import partial
 from pathlib import Path
 
@@ -22,19 +23,22 @@ from .plots import save_figure
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
-           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'HELD_SIGNALS', 'OPT_FLAGS', 'TEMPERATURE_RANGE', 'MIXES',
-           'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'RUN_FILES', 'OPTIONS_BEFORE_THEY_EXISTED',
-           'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw',
-           'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'hard_labels', 'MetricsCB', 'metric_lists', 'onecycle',
-           'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast',
+           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'SIZE_UNITS', 'SPACE_MARGIN', 'SPACE_SLACK', 'HELD_SIGNALS',
+           'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS', 'TEMPERATURE_RANGE', 'MIXES', 'MIX_ALPHAS',
+           'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'RUN_FILES', 'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available',
+           'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd',
+           'Callback', 'patch_to', 'Learner', 'hard_labels', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine',
+           'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast',
            'resolve_precision', 'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB',
-           'atomic_write', 'write_text_atomic', 'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB',
-           'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint', 'read_checkpoint',
-           'unwrapped_state', 'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred',
-           'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at', 'fit_temperature',
-           'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets', 'mixup',
-           'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark', 'train',
-           'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
+           'atomic_write', 'write_text_atomic', 'atomic_link', 'csv_text', 'history_csv', 'save_history', 'HistoryCB',
+           'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint',
+           'CheckpointWriteError', 'readable_size', 'mount_point', 'tensor_bytes', 'checkpoint_bytes', 'space_error',
+           'write_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint', 'convert_checkpoint',
+           'monitor_mode', 'best_epoch', 'sigint_deferred', 'nicer_thread', 'CheckpointWriter', 'cpu_copy',
+           'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at',
+           'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets',
+           'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark',
+           'train', 'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -183,16 +187,18 @@ class Learner:
 # %% ../nbs/03_train.ipynb #1b477bc3
 @patch_to(Learner)
 def fit(self:Learner, epochs:int):
-    "Train and validate from `start_epoch` until `epochs`, or until a callback sets `stop`."
+    "Train and validate from `start_epoch` until `epochs`, or until a callback sets `stop`; then `cleanup_fit`."
     self.n_epochs = epochs
-    self.callback('before_fit')
-    for self.epoch in range(self.start_epoch, epochs):
-        self.callback('before_epoch')
-        self.one_split(train=True)
-        self.one_split(train=False)
-        self.callback('after_epoch')
-        if self.stop: break
-    self.callback('after_fit')
+    try:
+        self.callback('before_fit')
+        for self.epoch in range(self.start_epoch, epochs):
+            self.callback('before_epoch')
+            self.one_split(train=True)
+            self.one_split(train=False)
+            self.callback('after_epoch')
+            if self.stop: break
+        self.callback('after_fit')
+    finally: self.callback('cleanup_fit')  # however the run ends: an exception or a Ctrl-C too
     return self
 
 # %% ../nbs/03_train.ipynb #604641d4
@@ -401,6 +407,18 @@ def write_text_atomic(path, text:str):
     "Write `text` to `path` atomically."
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
+# %% ../nbs/03_train.ipynb #ba6c26aa
+def atomic_link(src, path) -> Path:
+    "Make `path` another name (a hard link) of the file `src`, atomically: readers see the old `path` or `src`."
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}.{os.urandom(4).hex()}.tmp')
+    try:
+        os.link(src, tmp)
+        os.replace(tmp, path)
+    finally:  # still there when `path` already was a name of `src`: then rename does nothing
+        if os.path.lexists(tmp): os.remove(tmp)
+    return path
+
 # %% ../nbs/03_train.ipynb #0576b425
 def csv_text(rows:list[dict], columns:list[str], header:list[str]|None=None) -> str:
     "`rows` as CSV text: each row's values of `columns` (others left out), under `header` (default: `columns`)."
@@ -498,8 +516,62 @@ class CheckpointError(ValueError):
 def save_checkpoint(path, model:nn.Module, meta:dict, **extra) -> Path:
     "Atomically save `model`'s weights with `meta` (arch, arch_kwargs, classes, image_size, mean, std, interpolation)."
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    ckpt = {'format_version': CHECKPOINT_VERSION, **meta, 'model': state, **extra}
-    return atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+    return write_checkpoint(path, {'format_version': CHECKPOINT_VERSION, **meta, 'model': state, **extra})
+
+# %% ../nbs/03_train.ipynb #7b1b5766
+class CheckpointWriteError(CheckpointError, OSError):
+    "A checkpoint that could not be written (most often: a full disk); the file it was to replace is kept."
+
+SIZE_UNITS = ('B', 'kB', 'MB', 'GB', 'TB')
+
+def readable_size(n:float) -> str:
+    "`n` bytes as a person reads them, in powers of 1000: '512 B', '2.1 MB', '701 MB'."
+    power = 0
+    while n >= 1000 and power < len(SIZE_UNITS) - 1: n, power = n / 1000, power + 1
+    return f"{n:.0f} {SIZE_UNITS[power]}" if n >= 10 or power == 0 else f"{n:.1f} {SIZE_UNITS[power]}"
+
+def mount_point(path) -> Path:
+    "The mount point of the filesystem that holds `path`, an existing file or folder."
+    path = Path(path).resolve()
+    while not os.path.ismount(path): path = path.parent
+    return path
+
+# %% ../nbs/03_train.ipynb #4c13aa99
+SPACE_MARGIN = 0.02  # a checkpoint file over its tensors' bytes, at most: pickled names and values, zip headers
+SPACE_SLACK = 2**20  # and this many bytes more: the history, the config, the tiny models
+
+def tensor_bytes(obj) -> int:
+    "The bytes of the tensors in `obj`, and in the dicts, lists and tuples it holds."
+    if isinstance(obj, torch.Tensor): return obj.nbytes
+    if isinstance(obj, dict): obj = list(obj.values())
+    return sum(map(tensor_bytes, obj)) if isinstance(obj, (list, tuple)) else 0
+
+def checkpoint_bytes(ckpt:dict) -> int:
+    "The room `torch.save(ckpt)` may take: its tensors' bytes, `SPACE_MARGIN` of them more, and `SPACE_SLACK`."
+    n = tensor_bytes(ckpt)
+    return n + int(n * SPACE_MARGIN) + SPACE_SLACK
+
+def space_error(path, needed:int, reason:str='') -> CheckpointWriteError:
+    "The error for `path`, not written: the bytes it `needed`, those free and where; `reason` if there was room."
+    folder = Path(path).parent
+    free = shutil.disk_usage(folder).free
+    why = f" ({reason})" if reason and free >= needed else ''
+    return CheckpointWriteError(f"cannot write {path}{why}: needs {readable_size(needed)}, "
+                                f"{readable_size(free)} free on {mount_point(folder)}")
+
+# %% ../nbs/03_train.ipynb #67f5c09f
+def write_checkpoint(path, ckpt:dict, links=()) -> Path:
+    "`torch.save` `ckpt` to `path` (and the other names `links`) atomically, if the disk has room for it."
+    path, needed = Path(path), checkpoint_bytes(ckpt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if shutil.disk_usage(path.parent).free < needed: raise space_error(path, needed)
+    def write(tmp):
+        torch.save(ckpt, tmp)
+        for name in links: atomic_link(tmp, name)  # before `path`, as if written first
+    try: return atomic_write(path, write)
+    except (OSError, RuntimeError) as e: reason = str(e).splitlines()[0]  # torch: `unexpected pos …`
+    # raised here, without the error's frames: they hold torch's writer, whose open file still takes the room
+    raise space_error(path, needed, reason)
 
 # %% ../nbs/03_train.ipynb #3340e80e
 def _is_pickle(path) -> bool:
@@ -587,7 +659,7 @@ def sigint_deferred():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = [s for s in HELD_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+    held = [s for s in HELD_SIGNALS if signal.getsignal(s) not in (signal.SIG_IGN, None)]  # None: not Python's
     caught = []
     previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
     try: yield
@@ -595,28 +667,176 @@ def sigint_deferred():
         for s, handler in previous.items(): signal.signal(s, handler)
         if caught: signal.raise_signal(caught[0])  # now handled as it would have been: KeyboardInterrupt, or the end
 
+# %% ../nbs/03_train.ipynb #cac04d2b
+WRITER_NICE = 10  # nice levels below the training thread's, for the background writer
+NICEST = 19       # the lowest priority there is
+
+def nicer_thread(by:int=WRITER_NICE):
+    "Lower the CPU priority of the calling thread by `by` nice levels (Linux; elsewhere nothing)."
+    if sys.platform != 'linux': return
+    tid = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + by, NICEST))
+
+# %% ../nbs/03_train.ipynb #712fa4b1
+class CheckpointWriter:
+    "Run checkpoint writes one at a time, in order: in a background thread (`background`), or at once."
+    def __init__(self, background:bool=True):
+        self.background, self.error, self.failed, self.held = background, None, False, {}
+        self.done = threading.Event()
+        self.done.set()
+
+    def submit(self, write):
+        "Wait for the write in progress (raising its error), then run `write()`: started in the background, or now."
+        self.wait()
+        if not self.background:
+            with sigint_deferred(): self._run(write)
+            return self.wait()
+        self._hold_signals()
+        self.done.clear()
+        threading.Thread(target=self._background, args=(write,), name='birdclf-checkpoint').start()  # no daemon
+
+    def _background(self, write):
+        nicer_thread()  # training first: the writer takes the CPU time training leaves
+        self._run(write)
+
+    def _run(self, write):
+        self.failed = False  # so far; `failed` tells whether the latest write failed
+        try: write()
+        except BaseException as e: self.error, self.failed = e, True  # `wait` raises it in the training thread
+        finally: self.done.set()
+
+    def wait(self):
+        "Wait until the write in progress is done; raise its error if it failed."
+        self.done.wait()
+        error, self.error = self.error, None
+        if error is not None: raise error
+
+    def close(self):
+        "Wait for the last write (raising its error); the held signals get their own handlers back."
+        try: self.wait()
+        finally: self._release_signals()
+
+# %% ../nbs/03_train.ipynb #be7a6127
+@patch_to(CheckpointWriter)
+def _hold_signals(self:CheckpointWriter):
+    "Until `close`, a Ctrl-C or SIGTERM (`HELD_SIGNALS`) lets the write in progress finish, then acts as before."
+    if self.held or threading.current_thread() is not threading.main_thread(): return
+    handlers = {s: signal.getsignal(s) for s in HELD_SIGNALS}
+    self.held = {s: handler for s, handler in handlers.items() if handler not in (signal.SIG_IGN, None)}
+    for s in self.held: signal.signal(s, self._finish_then_deliver)
+
+@patch_to(CheckpointWriter)
+def _finish_then_deliver(self:CheckpointWriter, signum, frame):
+    self.done.wait()
+    self._release_signals()
+    signal.raise_signal(signum)  # now handled by the handler it was meant for
+
+@patch_to(CheckpointWriter)
+def _release_signals(self:CheckpointWriter):
+    for s, handler in self.held.items(): signal.signal(s, handler)
+    self.held = {}
+
+# %% ../nbs/03_train.ipynb #d4eaeb0d
+def cpu_copy(obj, buffers:dict|None=None, key:tuple=()):
+    "`obj` (nested dicts, lists, tuples) with its tensors copied to the CPU, into `buffers` where they fit."
+    if isinstance(obj, torch.Tensor):
+        buffer = None if buffers is None else buffers.get(key)
+        if buffer is None or (buffer.shape, buffer.dtype, buffer.stride()) != (obj.shape, obj.dtype, obj.stride()):
+            buffer = torch.empty_like(obj, device='cpu')
+            if obj.is_cuda: buffer = buffer.pin_memory()
+            if buffers is not None: buffers[key] = buffer
+        return buffer.copy_(obj.detach())
+    if isinstance(obj, dict): return {k: cpu_copy(v, buffers, key + (k,)) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return type(obj)(cpu_copy(v, buffers, key + (i,)) for i, v in enumerate(obj))
+    return obj
+
+# %% ../nbs/03_train.ipynb #7b414c85
+def hard_links_work(folder) -> bool:
+    "Can the filesystem of `folder` give a file a second name (a hard link)?"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix='.links.', dir=folder)
+    os.close(fd)
+    try:
+        os.link(probe, probe + '.2')
+        os.remove(probe + '.2')
+        return True
+    except OSError: return False
+    finally: os.remove(probe)
+
 # %% ../nbs/03_train.ipynb #40c93bee
+RESUME_KEYS = ('history', 'optimizer', 'scaler', 'rng', 'ema')  # what last.pt holds beyond best.pt's keys
+
 class CheckpointCB(Callback):
-    "After every epoch: `best.pt` (the weights validated) when `monitor` improved, then `last.pt`, the full state."
+    "After every epoch: `last.pt`, the full state, and `best.pt` (the weights validated) when `monitor` improved."
     order = CALLBACK_ORDER['CheckpointCB']
-    def __init__(self, run_dir, meta:dict, config:dict|None=None, monitor:str='val_accuracy'):
+    def __init__(self, run_dir, meta:dict, config:dict|None=None, monitor:str='val_accuracy', background:bool=True):
         self.run_dir, self.meta, self.config, self.monitor = Path(run_dir), meta, config or {}, monitor
+        self.writer, self.buffers = CheckpointWriter(background), {}
+    def before_fit(self, learn): self.links = hard_links_work(self.run_dir)
     def after_epoch(self, learn):
-        epoch, common = learn.epoch + 1, dict(config=self.config, monitor=self.monitor)
-        temperature = getattr(learn, 'temperature', None)
-        meta = self.meta if temperature is None else {**self.meta, 'temperature': temperature}
-        ema = getattr(learn, 'ema', None)  # an `EMACB`: validation ran on its average of the weights
-        validated = ema.swapped(learn.model) if ema else contextlib.nullcontext()
-        with sigint_deferred():
-            if best_epoch(learn.history, self.monitor) == epoch:
-                with validated:
-                    save_checkpoint(self.run_dir/'best.pt', learn.model, meta, epoch=epoch, **common,
-                                    value=learn.history[-1][self.monitor])
-            save_checkpoint(self.run_dir/'last.pt', learn.model, meta, epoch=epoch, **common,
-                            history=learn.history, optimizer=learn.opt.state_dict(),
-                            scaler=learn.scaler.state_dict(), rng=rng_state(),
-                            **({'ema': ema.state_dict()} if ema else {}))
-            learn.saved_epoch = epoch
+        self.writer.wait()  # the previous epoch is on disk: its buffers can take this one
+        last, best = self.snapshot(learn)
+        self.writer.submit(partial(self.write, learn, last, best))
+        if learn.epoch + 1 == learn.n_epochs: self.writer.wait()  # the last epoch: nothing to overlap with
+    def after_batch(self, learn):
+        if self.writer.error is not None: self.writer.wait()  # a failed write stops the run with its error
+    def cleanup_fit(self, learn):
+        "However the run ends: wait for the last write (raising its error), then give `best.pt` its own file."
+        self.buffers = {}
+        self.writer.close()
+        if self.writer.failed: return  # best.pt may stay another name of last.pt: it is valid, and the disk full
+        try:
+            with sigint_deferred(): self.slim_best()
+        except CheckpointWriteError as e:  # best.pt is still valid: last.pt's file, training state and all
+            print(f"note: {e}; best.pt stays another name of last.pt", file=sys.stderr, flush=True)
+
+# %% ../nbs/03_train.ipynb #213093c9
+@patch_to(CheckpointCB)
+def snapshot(self:CheckpointCB, learn) -> tuple[dict, dict|None]:
+    "The epoch's `last.pt`, and its `best.pt` if `monitor` improved (else None): for the background, copies."
+    epoch, ema = learn.epoch + 1, getattr(learn, 'ema', None)  # an `EMACB`: validation ran on its average
+    live = {'model': learn.model.state_dict(), 'optimizer': learn.opt.state_dict()}
+    if ema: live['ema'] = ema.state_dict()  # the average and its number of updates
+    copied = cpu_copy(live, self.buffers) if self.writer.background else live  # written at once: no copy
+    temperature = getattr(learn, 'temperature', None)
+    meta = self.meta if temperature is None else {**self.meta, 'temperature': temperature}
+    common = dict(format_version=CHECKPOINT_VERSION, **meta, epoch=epoch, config=self.config, monitor=self.monitor,
+                  value=learn.history[-1][self.monitor])
+    last = {**common, 'model': copied['model'], 'history': [dict(row) for row in learn.history],
+            'optimizer': copied['optimizer'], 'scaler': learn.scaler.state_dict(), 'rng': rng_state()}
+    if ema: last['ema'] = copied['ema']
+    improved = best_epoch(learn.history, self.monitor) == epoch
+    return last, ({**common, 'model': copied['ema']['weights'] if ema else copied['model']} if improved else None)
+
+# %% ../nbs/03_train.ipynb #f68978cb
+@patch_to(CheckpointCB)
+def write(self:CheckpointCB, learn, last:dict, best:dict|None):
+    "Write an epoch's files — `best.pt`, then `last.pt` — and record the epoch `last.pt` holds now."
+    best_path = self.run_dir/'best.pt'
+    shared = best is not None and 'ema' not in last and self.links  # best.pt: another name of the new last.pt
+    try:
+        if best is None: self.slim_best()  # best.pt stays with the epoch it holds, not with last.pt's next one
+        elif not shared: write_checkpoint(best_path, best)
+        write_checkpoint(self.run_dir/'last.pt', last, links=[best_path] if shared else [])
+    except CheckpointWriteError as e: raise CheckpointWriteError(f"{e}; {self.kept(learn)}") from None
+    learn.saved_epoch = last['epoch']
+
+@patch_to(CheckpointCB)
+def kept(self:CheckpointCB, learn) -> str:
+    "What a failed write leaves, and what to do."
+    saved = getattr(learn, 'saved_epoch', learn.start_epoch)
+    if not saved: return "no epoch was saved — free space and train again"
+    return (f"the previous last.pt (epoch {saved}) is kept — free space and resume with: "
+            f"birdclf train --resume {self.run_dir}")
+
+@patch_to(CheckpointCB)
+def slim_best(self:CheckpointCB):
+    "If `best.pt` is another name of `last.pt`, write it as a file of its own, without `RESUME_KEYS`."
+    best, last = self.run_dir/'best.pt', self.run_dir/'last.pt'
+    if best.exists() and last.exists() and os.path.samefile(best, last):
+        full = torch.load(best, map_location='cpu', weights_only=True, mmap=True)  # reads only what it writes
+        write_checkpoint(best, {k: v for k, v in full.items() if k not in RESUME_KEYS})
 
 # %% ../nbs/03_train.ipynb #5a3ee72c
 class EarlyStoppingCB(Callback):
@@ -960,10 +1180,13 @@ def _write_run_files(c:dict, dls, out:Path, rank:Rank) -> dict:
     return c
 
 # %% ../nbs/03_train.ipynb #50a3dc76
-def _interrupted(learn, out:Path):
-    "Say where an interrupted run stands and how to resume it."
+def _interrupted(learn, out:Path, error:BaseException):
+    "The history cut back to the epochs `last.pt` holds; after a Ctrl-C, how to resume (a write error says it)."
     saved = getattr(learn, 'saved_epoch', learn.start_epoch)
-    if len(learn.history) > saved: save_history(learn.history[:saved], out)  # the rows last.pt holds, no more
+    try:
+        if len(learn.history) > saved: save_history(learn.history[:saved], out)  # the rows last.pt holds, no more
+    except OSError as e: print(f"note: the history files still show epoch {len(learn.history)}: {e}", file=sys.stderr)
+    if not isinstance(error, KeyboardInterrupt): return
     hint = (f"{out/'last.pt'} holds epoch {saved}. Resume with: birdclf train --resume {out}" if saved
             else "no epoch had finished, so there is nothing to resume")
     print(f"\ninterrupted during epoch {getattr(learn, 'epoch', 0) + 1}; {hint}", file=sys.stderr, flush=True)
@@ -1004,8 +1227,8 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
         learn = _run_learner(c, model, dls, cbs, device, fused, rank)
         try: return learn.fit(c['epochs'])
-        except KeyboardInterrupt:
-            if rank.is_main: _interrupted(learn, out)
+        except (KeyboardInterrupt, CheckpointWriteError) as e:  # fit waited for the checkpoint being written
+            if rank.is_main: _interrupted(learn, out, e)
             raise
         finally: _stop_workers(dls)
 
