@@ -37,8 +37,9 @@ __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_CO
            'monitor_mode', 'best_epoch', 'sigint_deferred', 'nicer_thread', 'CheckpointWriter', 'cpu_copy',
            'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at',
            'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets',
-           'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'gpu_normalizes', 'cudnn_benchmark',
-           'train', 'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
+           'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'background_writes', 'gpu_normalizes',
+           'cudnn_benchmark', 'train', 'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find',
+           'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -612,12 +613,22 @@ def unwrapped_state(state:dict) -> dict:
     if state and all(k.startswith('module.') for k in state): return {k[len('module.'):]: v for k, v in state.items()}
     return state
 
+def _network(ckpt:dict, state:dict) -> nn.Module:
+    "The checkpoint's network holding `state`: built on the meta device (no random init to throw away), if it can."
+    build = partial(create_model, ckpt['arch'], len(ckpt['classes']), **ckpt.get('arch_kwargs', {}))
+    with torch.device('meta'): model = build()
+    model.load_state_dict(state, assign=True)  # the loaded tensors become the parameters and buffers
+    model.to(memory_format=torch.contiguous_format)  # as a fresh network's: saved channels-last or not
+    if any(t.is_meta for t in [*model.parameters(), *model.buffers()]):  # a tensor the state does not hold
+        model = build()
+        model.load_state_dict(state)
+    return model
+
 def load_checkpoint(path, device='cpu') -> nn.Module:
     "The model saved in `path`, in eval mode, with the checkpoint's metadata (all but the weights) in `model.meta`."
     ckpt = read_checkpoint(path)
-    model = create_model(ckpt['arch'], len(ckpt['classes']), **ckpt.get('arch_kwargs', {}))
-    model.load_state_dict(unwrapped_state(ckpt['model']))
-    model.meta = {k: v for k, v in ckpt.items() if k not in ('model', 'optimizer', 'scaler', 'rng')}
+    model = _network(ckpt, unwrapped_state(ckpt['model']))
+    model.meta = {k: v for k, v in ckpt.items() if k not in ('model', 'optimizer', 'scaler', 'rng', 'ema')}
     model.meta.setdefault('interpolation', 'bilinear')
     return model.to(get_device(device)).eval()
 
@@ -1074,13 +1085,17 @@ def run_config(data_dir, **options) -> dict:
     return c
 
 # %% ../nbs/03_train.ipynb #c479032b
-def _callbacks(c:dict, out:Path, meta:dict, dtype, progress:str, rank:Rank) -> list:
+def background_writes(device) -> bool:
+    "Write checkpoints in the background on `device`? Where training leaves the CPU idle: a GPU, not the CPU."
+    return torch.device(device).type != 'cpu'
+
+def _callbacks(c:dict, out:Path, meta:dict, dtype, progress:str, rank:Rank, device='cpu') -> list:
     "The run's callbacks; only the main process (rank 0) prints, draws progress and writes files."
     restart = c['freeze_epochs'] if fine_tuning(c) else 0
     main = rank.is_main
     cbs = [SeedCB(c['seed']), SchedCB(c['sched'], restart), MixedPrecisionCB(dtype), MetricsCB(),
            HistoryCB(out if main else None)] + rank.callbacks()
-    if main: cbs += [PrintCB(), CheckpointCB(out, meta, c, c['monitor'])]
+    if main: cbs += [PrintCB(), CheckpointCB(out, meta, c, c['monitor'], background=background_writes(device))]
     if c['calibrate']: cbs.append(CalibrateCB(c['monitor']))
     if c['clip']: cbs.append(ClipCB(c['clip']))
     if c['patience']: cbs.append(EarlyStoppingCB(c['monitor'], c['patience']))
@@ -1222,7 +1237,7 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
                     std=spec['std'], interpolation=spec['interpolation'], weights_source=model.weights_source)
         tune, resume_cb = fine_tuning(c), ResumeCB(ckpt) if ckpt else None
         if resume_cb: resume_cb.notes += _resolved_changes(ckpt['config'].get('resolved'), c['resolved'])
-        cbs = (_callbacks(c, out, meta, dtype, resolve_progress(progress), rank)
+        cbs = (_callbacks(c, out, meta, dtype, resolve_progress(progress), rank, device)
                + ([NormalizeCB(spec['mean'], spec['std'])] if gpu_normalizes(c, device) else [])
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
         learn = _run_learner(c, model, dls, cbs, device, fused, rank)
