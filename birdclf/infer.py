@@ -19,8 +19,8 @@ from .data import (DataError, find_images, is_hidden, is_image_file, load_rgb, l
                           seed_transforms)
 from .metrics import compute_metrics, format_metrics
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
-from .train import (CheckpointError, atomic_write, csv_text, fit_temperature, get_device, load_checkpoint,
-                           read_checkpoint, resolve_precision, write_text_atomic)
+from .train import (CheckpointError, csv_text, fit_temperature, get_device, load_checkpoint,
+                           read_checkpoint, resolve_precision, write_checkpoint, write_text_atomic)
 
 # %% auto #0
 __all__ = ['DRAFT_TOLERANCE', 'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'draft_difference',
@@ -349,8 +349,7 @@ def _calibrate_file(path:Path, splits, device, batch_size:int, workers:int|None,
     logits, errors = predict_logits(model, paths, batch_size=batch_size, workers=workers, precision=precision)
     readable = torch.tensor([not e for e in errors])
     temperature = fit_temperature(logits[0, readable], torch.tensor(labels)[readable])
-    ckpt = {**read_checkpoint(path), 'temperature': temperature}
-    atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+    write_checkpoint(path, {**read_checkpoint(path), 'temperature': temperature})  # atomic, and room checked first
     return temperature
 
 def calibrate(run_dir, data_dir=None, device='auto', batch_size:int=64, workers:int|None=None,
