@@ -4,8 +4,8 @@
 
 # %% ../nbs/03_train.ipynb #29df1a41
 from __future__ import annotations
-import contextlib, csv, dataclasses, io, json, math, os, pickle, random, shutil, signal, sys, tempfile, threading
-import time, zipfile
+import contextlib, csv, dataclasses, errno, io, json, math, mmap, os, pickle, random, shutil, signal, sys, tempfile
+import threading, time, zipfile
 from functools import partial
 from pathlib import Path
 
@@ -23,16 +23,17 @@ from .plots import save_figure
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
-           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'SIZE_UNITS', 'SPACE_MARGIN', 'SPACE_SLACK', 'HELD_SIGNALS',
-           'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS', 'TEMPERATURE_RANGE', 'MIXES', 'MIX_ALPHAS',
-           'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'RUN_FILES', 'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available',
-           'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd',
-           'Callback', 'patch_to', 'Learner', 'hard_labels', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine',
-           'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast',
-           'resolve_precision', 'precision_name', 'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB',
-           'atomic_write', 'write_text_atomic', 'atomic_link', 'csv_text', 'history_csv', 'save_history', 'HistoryCB',
-           'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint',
-           'CheckpointWriteError', 'readable_size', 'mount_point', 'tensor_bytes', 'checkpoint_bytes', 'space_error',
+           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'SIZE_UNITS', 'SPACE_MARGIN', 'SPACE_SLACK', 'DIRECT_ALIGN',
+           'DIRECT_CHUNK', 'HELD_SIGNALS', 'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS', 'TEMPERATURE_RANGE',
+           'MIXES', 'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'RUN_FILES',
+           'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state',
+           'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'hard_labels', 'MetricsCB',
+           'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16',
+           'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name', 'MixedPrecisionCB',
+           'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic', 'atomic_link', 'csv_text',
+           'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB',
+           'CheckpointError', 'save_checkpoint', 'CheckpointWriteError', 'readable_size', 'mount_point', 'tensor_bytes',
+           'checkpoint_bytes', 'space_error', 'open_direct', 'drop_direct', 'DirectFile', 'save_direct',
            'write_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint', 'convert_checkpoint',
            'monitor_mode', 'best_epoch', 'sigint_deferred', 'nicer_thread', 'CheckpointWriter', 'cpu_copy',
            'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at',
@@ -560,14 +561,97 @@ def space_error(path, needed:int, reason:str='') -> CheckpointWriteError:
     return CheckpointWriteError(f"cannot write {path}{why}: needs {readable_size(needed)}, "
                                 f"{readable_size(free)} free on {mount_point(folder)}")
 
+# %% ../nbs/03_train.ipynb #ee6bb061
+DIRECT_ALIGN = 4096        # O_DIRECT: memory, lengths and file offsets in multiples of this
+DIRECT_CHUNK = 16 * 2**20  # bytes gathered in memory before each write to the disk
+_spare_chunks = []         # buffers of closed `DirectFile`s, for the next ones
+
+def open_direct(path) -> int:
+    "Open `path` as a new, empty file to write, with O_DIRECT where the OS and the filesystem allow it."
+    flags, direct = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, 'O_BINARY', 0), getattr(os, 'O_DIRECT', 0)
+    if direct:
+        try: return os.open(path, flags | direct, 0o666)
+        except OSError as e:
+            if e.errno != errno.EINVAL: raise  # EINVAL: this filesystem has no O_DIRECT
+    return os.open(path, flags, 0o666)
+
+def drop_direct(fd:int) -> bool:
+    "Turn O_DIRECT off on the open file `fd`; was it on?"
+    if not getattr(os, 'O_DIRECT', 0): return False
+    import fcntl  # not on Windows, which has no O_DIRECT either
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    if not flags & os.O_DIRECT: return False
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
+    return True
+
+# %% ../nbs/03_train.ipynb #a8669f40
+class DirectFile:
+    "A new file for `torch.save`: what it writes is gathered in chunks, each written with O_DIRECT; synced on close."
+    def __init__(self, path, chunk:int=DIRECT_CHUNK):
+        self.fd, self.size, self.filled = open_direct(path), 0, 0
+        spare = [c for c in _spare_chunks if len(c) == chunk]
+        self.chunk = _spare_chunks.pop(_spare_chunks.index(spare[0])) if spare else mmap.mmap(-1, chunk)  # page-aligned
+        self.view = memoryview(self.chunk)
+
+    @property
+    def direct(self) -> bool:
+        "Does this file write with O_DIRECT now?"
+        if self.fd is None or not getattr(os, 'O_DIRECT', 0): return False
+        import fcntl
+        return bool(fcntl.fcntl(self.fd, fcntl.F_GETFL) & os.O_DIRECT)
+
+    def write(self, data) -> int:
+        data, done = memoryview(data).cast('B'), 0
+        while done < len(data):
+            n = min(len(data) - done, len(self.chunk) - self.filled)
+            self.view[self.filled:self.filled + n] = data[done:done + n]
+            self.filled, done = self.filled + n, done + n
+            if self.filled == len(self.chunk): self._write_chunk()
+        self.size += done
+        return done
+
+    def flush(self): pass  # full chunks are written at once; the last one on `close`
+    def __enter__(self): return self
+    def __exit__(self, *error): self.close(complete=error[0] is None)
+
+# %% ../nbs/03_train.ipynb #747c3d88
+@patch_to(DirectFile)
+def _write_chunk(self:DirectFile):
+    "Write the chunk's `filled` bytes, rounded up to `DIRECT_ALIGN`."
+    view = self.view[:-(-self.filled // DIRECT_ALIGN) * DIRECT_ALIGN]
+    while len(view):
+        try: view = view[os.write(self.fd, view):]
+        except OSError as e:
+            if e.errno != errno.EINVAL or not drop_direct(self.fd): raise
+    self.filled = 0
+
+@patch_to(DirectFile)
+def close(self:DirectFile, complete:bool=True):
+    "Write the last chunk, cut the file to the bytes written and sync it (all only if `complete`); close it."
+    if self.fd is None: return
+    try:
+        if complete:
+            if self.filled: self._write_chunk()
+            os.ftruncate(self.fd, self.size)
+            os.fsync(self.fd)
+    finally:
+        os.close(self.fd)
+        self.fd = None
+        _spare_chunks.append(self.chunk)
+
+def save_direct(obj, path) -> Path:
+    "`torch.save(obj, path)` through a `DirectFile`."
+    with DirectFile(path) as f: torch.save(obj, f)
+    return Path(path)
+
 # %% ../nbs/03_train.ipynb #67f5c09f
 def write_checkpoint(path, ckpt:dict, links=()) -> Path:
-    "`torch.save` `ckpt` to `path` (and the other names `links`) atomically, if the disk has room for it."
+    "`save_direct` `ckpt` to `path` (and the other names `links`) atomically, if the disk has room for it."
     path, needed = Path(path), checkpoint_bytes(ckpt)
     path.parent.mkdir(parents=True, exist_ok=True)
     if shutil.disk_usage(path.parent).free < needed: raise space_error(path, needed)
     def write(tmp):
-        torch.save(ckpt, tmp)
+        save_direct(ckpt, tmp)
         for name in links: atomic_link(tmp, name)  # before `path`, as if written first
     try: return atomic_write(path, write)
     except (OSError, RuntimeError) as e: reason = str(e).splitlines()[0]  # torch: `unexpected pos …`
