@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #c14840fb
 from __future__ import annotations
-import collections, contextlib, hashlib, math, os, random, shutil, struct, tempfile, zlib
+import collections, contextlib, hashlib, importlib, math, os, random, shutil, struct, tempfile, zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,20 +13,29 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
-from torchvision import transforms
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'AUG_SPECS', 'AUGMENTATIONS', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES',
-           'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN', 'MAX_WORKERS', 'CB_BETA', 'BALANCE_OPTIONS',
-           'SPLITS', 'IMBALANCE_HINT_RATIO', 'seed_transforms', 'train_transforms', 'DataError', 'BadImageError',
-           'is_hidden', 'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image', 'to_rgb', 'load_rgb',
-           'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split', 'load_splits',
-           'write_split_files', 'seeded_item', 'ImageDataset', 'image_datasets', 'cache_dir', 'cache_image_size',
-           'cache_key', 'decode_square', 'decoded_cache', 'ToFloatNormalized', 'cached_transforms',
-           'CachedImageDataset', 'cached_datasets', 'cpu_count', 'default_workers', 'DataLoaders', 'sample_seed',
-           'EpochSampler', 'class_counts', 'class_weights', 'BalancedEpochSampler', 'make_loader', 'get_dataloaders',
+__all__ = ['transforms', 'IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'PIL_RESAMPLE', 'AUG_SPECS', 'AUGMENTATIONS',
+           'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN',
+           'MAX_WORKERS', 'CB_BETA', 'BALANCE_OPTIONS', 'SPLITS', 'IMBALANCE_HINT_RATIO', 'LazyModule', 'pil_resample',
+           'seed_transforms', 'train_transforms', 'DataError', 'BadImageError', 'is_hidden', 'is_image_file',
+           'synthetic_image_folder', 'find_images', 'open_image', 'to_rgb', 'load_rgb', 'forge_png_size',
+           'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split', 'load_splits', 'write_split_files',
+           'seeded_item', 'ImageDataset', 'image_datasets', 'cache_dir', 'cache_image_size', 'cache_key',
+           'decode_square', 'decoded_cache', 'ToFloatNormalized', 'cached_transforms', 'CachedImageDataset',
+           'cached_datasets', 'cpu_count', 'default_workers', 'DataLoaders', 'sample_seed', 'EpochSampler',
+           'class_counts', 'class_weights', 'BalancedEpochSampler', 'make_loader', 'get_dataloaders',
            'image_size_and_problem', 'file_digest', 'ScanReport', 'imbalance_hint', 'resolve_balance', 'scan_dataset',
            'format_report', 'tail_counts', 'long_tailed_copy', 'demo_dataset']
+
+# %% ../nbs/00_data.ipynb #8b3f36c6
+class LazyModule:
+    "The module called `name`, imported when one of its attributes is first asked for."
+    def __init__(self, name:str): self.name = name
+    def __getattr__(self, attr): return getattr(importlib.import_module(self.name), attr)
+    def __repr__(self): return f"LazyModule({self.name!r})"
+
+transforms = LazyModule('torchvision.transforms')
 
 # %% ../nbs/00_data.ipynb #a2dcc64e
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -34,10 +43,18 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 INTERPOLATIONS = ('bilinear', 'bicubic', 'nearest')
 
-def _interp(name:str) -> transforms.InterpolationMode:
-    "torchvision's interpolation mode called `name`, one of `INTERPOLATIONS`."
+PIL_RESAMPLE = {'bilinear': Image.Resampling.BILINEAR, 'bicubic': Image.Resampling.BICUBIC,
+                'nearest': Image.Resampling.NEAREST}
+
+def pil_resample(name:str) -> Image.Resampling:
+    "Pillow's filter for the interpolation called `name`, one of `INTERPOLATIONS`: what torchvision uses on PIL images."
     if name not in INTERPOLATIONS:
         raise ValueError(f"unknown interpolation '{name}' (use one of: {', '.join(INTERPOLATIONS)})")
+    return PIL_RESAMPLE[name]
+
+def _interp(name:str) -> transforms.InterpolationMode:
+    "torchvision's interpolation mode called `name`, one of `INTERPOLATIONS`."
+    pil_resample(name)
     return transforms.InterpolationMode(name)
 
 def seed_transforms(image_size:int=224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
@@ -402,7 +419,7 @@ def cache_key(paths, size:int, interpolation:str='bilinear') -> str:
 def decode_square(path, size:int, interpolation:str='bilinear', draft:bool=True) -> np.ndarray:
     "The image at `path` as RGB, resized to `size`×`size` as `seed_transforms` does: (H, W, 3) uint8."
     rgb = load_rgb(path, draft_size=size if draft else None)  # a big JPEG decodes at 1/2, 1/4 or 1/8 scale
-    return np.asarray(transforms.functional.resize(rgb, [size, size], _interp(interpolation)))
+    return np.asarray(rgb.resize((size, size), pil_resample(interpolation)))  # as torchvision's Resize does
 
 # %% ../nbs/00_data.ipynb #bfa7849d
 def _build_cache(dest:Path, paths:list, size:int, interpolation:str):
@@ -450,10 +467,10 @@ class ToFloatNormalized:
 def cached_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD,
                       interpolation:str='bilinear', normalize:bool=True):
     "`train_transforms` for cached uint8 tensors: `AUG_SPECS[aug]` in torchvision v2, then to float."
-    from torchvision.transforms import v2
     # without `normalize` the batches stay uint8 and the GPU normalises them: see `NormalizeCB`
     norm = [ToFloatNormalized(mean, std)] if normalize else []
     if aug == 'none': return norm[0] if norm else None  # the cache is already at image_size
+    from torchvision.transforms import v2
     steps = _aug_steps(v2, aug, image_size, interpolation, antialias=True) + norm
     # erased patches are the mean colour, normalised or not
     mean_pixel = 0 if normalize else [round(m * 255) for m in mean]

@@ -12,11 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
-from torchvision import transforms
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from .data import (DataError, find_images, is_hidden, is_image_file, load_rgb, load_splits, make_loader,
-                          seed_transforms)
+                          pil_resample, seed_transforms)
 from .metrics import compute_metrics, format_metrics
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
 from .train import (CheckpointError, csv_text, fit_temperature, get_device, load_checkpoint,
@@ -73,7 +72,7 @@ DRAFT_TOLERANCE = dict(mean=1.0, p99=4.0)  # 8-bit levels: a draft decode's dist
 
 def draft_difference(path, image_size:int) -> dict:
     "Mean and 99th-percentile absolute difference (8-bit levels) of a draft and a full decode of `path`, resized."
-    resize = transforms.Resize((image_size, image_size))
+    resize = lambda img: img.resize((image_size, image_size), pil_resample('bilinear'))
     full = np.asarray(resize(load_rgb(path)), dtype=np.float32)
     draft = np.asarray(resize(load_rgb(path, draft_size=image_size)), dtype=np.float32)
     diff = np.abs(full - draft)
@@ -111,9 +110,9 @@ def batch_probs(model:nn.Module, xb:torch.Tensor, tta:bool=False, temperature:fl
 class SquarePixels:
     "A PIL image resized to `size`×`size` with `interpolation`: an `(H, W, 3)` uint8 tensor (before normalising)."
     def __init__(self, size:int, interpolation:str='bilinear'):
-        self.size, self.mode = size, transforms.InterpolationMode(interpolation)
+        self.size, self.resample = size, pil_resample(interpolation)
     def __call__(self, img) -> torch.Tensor:
-        resized = transforms.functional.resize(img, [self.size, self.size], self.mode)
+        resized = img.resize((self.size, self.size), self.resample)  # as torchvision's Resize does
         return torch.from_numpy(np.array(resized, dtype=np.uint8))
 
 def normalized_batch(pixels:torch.Tensor, mean, std, device='cpu') -> torch.Tensor:
