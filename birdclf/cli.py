@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_cli.ipynb #fa00b6b8
 from __future__ import annotations
-import argparse, contextlib, json, os, signal, sys
+import argparse, atexit, contextlib, gc, json, os, signal, sys
 from pathlib import Path
 
 import torch
@@ -465,6 +465,7 @@ def main(argv:list[str]|None=None) -> int:
     "Entry point of the `birdclf` console script; returns the exit status."
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None: atexit.register(gc.freeze)  # from the shell: a quick exit (below)
     env = torchrun_env()
     who = _who(args.command, env)
     try:

@@ -4,8 +4,8 @@
 
 # %% ../nbs/03_train.ipynb #29df1a41
 from __future__ import annotations
-import contextlib, csv, dataclasses, errno, io, json, math, mmap, os, pickle, random, shutil, signal, sys, tempfile
-import threading, time, zipfile
+import contextlib, csv, ctypes, dataclasses, errno, io, json, math, mmap, os, pickle, random, shutil, signal, sys
+import tempfile, threading, time, zipfile
 from functools import partial
 from pathlib import Path
 
@@ -25,7 +25,8 @@ from .plots import save_figure
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
            'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'SIZE_UNITS', 'SPACE_MARGIN', 'SPACE_SLACK', 'DIRECT_ALIGN',
            'DIRECT_CHUNK', 'HELD_SIGNALS', 'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS', 'TEMPERATURE_RANGE',
-           'MIXES', 'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'RUN_FILES',
+           'MIXES', 'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'M_TRIM_THRESHOLD',
+           'M_MMAP_THRESHOLD', 'HEAP_MMAP_THRESHOLD', 'GLIBC_THRESHOLDS', 'NEVER_TRIM', 'RUN_FILES',
            'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state',
            'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'hard_labels', 'MetricsCB',
            'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16',
@@ -39,8 +40,8 @@ __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_CO
            'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at',
            'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets',
            'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'background_writes', 'gpu_normalizes',
-           'cudnn_benchmark', 'train', 'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find',
-           'lr_find_report']
+           'cudnn_benchmark', 'glibc', 'reuse_freed_memory', 'train', 'resume', 'LRFinderCB', 'steepest_lr', 'lr_find',
+           'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -1250,6 +1251,34 @@ def cudnn_benchmark(enabled:bool):
     try: yield
     finally: torch.backends.cudnn.benchmark = previous
 
+# %% ../nbs/03_train.ipynb #3e878aef
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+HEAP_MMAP_THRESHOLD = 64 * 2**20  # blocks this big or bigger still get a mapping of their own
+GLIBC_THRESHOLDS = {M_MMAP_THRESHOLD: 32 * 2**20, M_TRIM_THRESHOLD: 64 * 2**20}  # where glibc's settle
+NEVER_TRIM = 2**31 - 1
+
+def glibc():
+    "This process's C library if it is glibc (it has `mallopt` and `malloc_trim`), else None."
+    if sys.platform != 'linux': return None
+    try:
+        libc = ctypes.CDLL(None)
+        return libc if libc.mallopt and libc.malloc_trim else None
+    except (OSError, AttributeError): return None
+
+@contextlib.contextmanager
+def reuse_freed_memory(enabled:bool=True):
+    "Inside the block, glibc keeps the big blocks freed for the next ones; after it, it gives them back."
+    libc = glibc() if enabled else None
+    if libc is None:
+        yield
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD)
+    libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM)
+    try: yield
+    finally:
+        for param, value in GLIBC_THRESHOLDS.items(): libc.mallopt(param, value)
+        libc.malloc_trim(0)
+
 # %% ../nbs/03_train.ipynb #89fit00a
 def _resolved(device, dtype, rank:Rank, fused:bool) -> dict:
     "What `auto` and the machine decided for this run: stored in config.json and compared on resume."
@@ -1325,7 +1354,8 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
                + ([NormalizeCB(spec['mean'], spec['std'])] if gpu_normalizes(c, device) else [])
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
         learn = _run_learner(c, model, dls, cbs, device, fused, rank)
-        try: return learn.fit(c['epochs'])
+        try:
+            with reuse_freed_memory(device.type == 'cpu'): return learn.fit(c['epochs'])
         except (KeyboardInterrupt, CheckpointWriteError) as e:  # fit waited for the checkpoint being written
             if rank.is_main: _interrupted(learn, out, e)
             raise
