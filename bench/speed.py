@@ -45,7 +45,8 @@ def cpu_flags() -> dict:
 
 def flags_line(flags:dict) -> str:
     have = lambda f: '?' if flags[f] is None else ('yes' if flags[f] else 'no')
-    native = bool(flags.get('avx512_bf16') or flags.get('amx_bf16'))
+    forced_below = os.environ.get('ATEN_CPU_CAPABILITY', '').lower() in ('default', 'avx2')  # birdclf: fp32 then
+    native = bool(flags.get('avx512_bf16') or flags.get('amx_bf16')) and not forced_below
     isa = {k: v for k, v in os.environ.items() if k in ('ONEDNN_MAX_CPU_ISA', 'ATEN_CPU_CAPABILITY')}
     return (f"CPU: {flags['model']}; " + ', '.join(f"{f} {have(f)}" for f in CPU_FLAGS)
             + f" -> bf16 {'native' if native else 'emulated (auto = fp32)'}" + (f"; forced: {isa}" if isa else ''))
@@ -78,6 +79,8 @@ def timed_callbacks(learner_cls, watch:Stopwatch):
     learner_cls.callback = callback
 
 def child_birdclf(a):
+    import atexit, gc
+    atexit.register(gc.freeze)  # as `birdclf train` does from the shell (birdclf.cli.main): a quick exit
     t_import = time.perf_counter()
     import torch
     import birdclf.train as bt

@@ -309,7 +309,8 @@ class ClipCB(Callback):
 PRECISIONS = ('auto', '32', 'bf16', '16')
 
 def cpu_has_fast_bf16() -> bool:
-    "Does this CPU compute bf16 natively (AVX-512 BF16 or AMX)?"
+    "Does this CPU compute bf16 natively (AVX-512 BF16 or AMX), and may torch's kernels use AVX-512?"
+    if torch.backends.cpu.get_cpu_capability() != 'AVX512': return False  # also when ATEN_CPU_CAPABILITY=avx2
     try: flags = Path('/proc/cpuinfo').read_text()
     except OSError: return False
     return 'avx512_bf16' in flags or 'amx_bf16' in flags
