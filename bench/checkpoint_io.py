@@ -6,9 +6,10 @@
 
 Without `--data`: the seed CNN (224 px, `--classes`) after one AdamW step (so that Adam's moments exist):
 the seconds to copy its state (weights and optimiser) to fresh CPU memory and into buffers kept from a
-previous copy, to `torch.save` it as `last.pt` (full state) and `best.pt` (weights) into `--out` (the run
-folder's disk; each into a new file, as `atomic_write` does), and to hard-link one to the other; best of
-`--repeats`. Then training steps per second
+previous copy (best of `--repeats`); to write it as `last.pt` (full state) and `best.pt` (weights) into
+`--out` (the run folder's disk), each into a new file beside the old one, then renamed over it, as
+`write_checkpoint` does — with `torch.save` to the path (through the page cache) and with birdclf's
+`save_direct` (O_DIRECT), every repeat listed, alternating; and to hard-link one to the other. Then training steps per second
 alone and while another thread writes `last.pt` over and over (what a background writer costs the steps
 it overlaps, at worst).
 
@@ -48,11 +49,16 @@ def _steps_per_s(model, opt, x, y, steps:int) -> float:
         opt.zero_grad(set_to_none=True)
     return steps / (time.perf_counter() - t)
 
-def _save_fresh(obj, path:Path):
-    "`torch.save` into a new file, as `atomic_write` does (overwriting a large file costs its truncation too)."
+def _save_fresh(obj, path:Path, save=None):
+    "`save` (default `torch.save`) into a new file beside `path`, then renamed over it, as `write_checkpoint` does."
     import torch
-    path.unlink(missing_ok=True)
-    torch.save(obj, path)
+    tmp = path.with_name(f'.{path.name}.tmp')
+    (save or torch.save)(obj, tmp)
+    os.replace(tmp, path)
+
+def _each(f, repeats:int) -> list:
+    "Every one of `repeats` timings of `f()`, in seconds."
+    return [round(_best(f, 1), 3) for _ in range(repeats)]
 
 def _beside_a_writer(model, opt, x, y, a, snapshot, out:Path) -> float:
     "Training steps per second while another thread saves `snapshot` again and again."
@@ -70,7 +76,7 @@ def io_costs(a) -> dict:
     "Copy and write times of the seed CNN's checkpoints, and a background write's toll on training steps."
     import torch
     from birdclf.model import seed_cnn
-    from birdclf.train import adamw, cpu_copy, tensor_bytes
+    from birdclf.train import adamw, cpu_copy, save_direct, tensor_bytes
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = seed_cnn(a.classes)
@@ -83,8 +89,12 @@ def io_costs(a) -> dict:
     r = {'parameters': sum(p.numel() for p in model.parameters()), 'snapshot_mb': tensor_bytes(snapshot) / MB,
          'copy_fresh_s': _best(lambda: cpu_copy(live()), a.repeats),
          'copy_into_buffers_s': _best(lambda: cpu_copy(live(), buffers), a.repeats),
-         'save_last_s': _best(lambda: _save_fresh(snapshot, out/'last.pt'), a.repeats),
-         'save_best_s': _best(lambda: _save_fresh(snapshot['model'], out/'best.pt'), a.repeats)}
+         'save_last_s': [], 'save_last_direct_s': [], 'save_best_s': [], 'save_best_direct_s': []}
+    for _ in range(a.repeats):  # alternating, so that neither way always follows the other
+        r['save_last_s'] += _each(lambda: _save_fresh(snapshot, out/'last.pt'), 1)
+        r['save_last_direct_s'] += _each(lambda: _save_fresh(snapshot, out/'last.pt', save_direct), 1)
+        r['save_best_s'] += _each(lambda: _save_fresh(snapshot['model'], out/'best.pt'), 1)
+        r['save_best_direct_s'] += _each(lambda: _save_fresh(snapshot['model'], out/'best.pt', save_direct), 1)
     r.update(last_mb=(out/'last.pt').stat().st_size / MB, best_mb=(out/'best.pt').stat().st_size / MB)
     def link():
         (out/'best.pt').unlink()
