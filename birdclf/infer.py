@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_infer.ipynb #fd4995ea
 from __future__ import annotations
-import contextlib, json, math, os, warnings
+import contextlib, json, math, os, threading, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,14 +22,14 @@ from .train import (CheckpointError, csv_text, fit_temperature, get_device, load
                            read_checkpoint, resolve_precision, write_checkpoint, write_text_atomic)
 
 # %% auto #0
-__all__ = ['DRAFT_TOLERANCE', 'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'draft_difference',
-           'model_temperature', 'tta_views', 'inference_autocast', 'batch_logits', 'softmax_views', 'batch_probs',
-           'SquarePixels', 'normalized_batch', 'image_batches', 'predict_logits', 'predict_probs', 'topk_accuracy',
-           'balanced_accuracy', 'calibration_bins', 'expected_calibration_error', 'calibration_metrics',
-           'most_confused', 'per_class_rows', 'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses',
-           'evaluate', 'metrics_json', 'per_class_csv', 'top_losses_figure', 'write_evaluation', 'calibrate',
-           'format_evaluation', 'image_paths', 'prediction_rows', 'some_image_paths', 'predict', 'write_predictions',
-           'format_predictions']
+__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform',
+           'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views', 'inference_autocast', 'batch_logits',
+           'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights', 'image_batches',
+           'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'calibration_bins',
+           'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items',
+           'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
+           'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
+           'some_image_paths', 'predict', 'write_predictions', 'format_predictions']
 
 # %% ../nbs/05_infer.ipynb #944ec529
 def resolve_checkpoint(path) -> Path:
@@ -121,6 +121,28 @@ def normalized_batch(pixels:torch.Tensor, mean, std, device='cpu') -> torch.Tens
     shape = (1, -1, 1, 1)
     return x.sub_(torch.tensor(mean, device=x.device).view(shape)).div_(torch.tensor(std, device=x.device).view(shape))
 
+# %% ../nbs/05_infer.ipynb #ee9f0f37
+AUTOCAST_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)  # autocast runs these in its lower precision
+WEIGHT_SWAP = threading.Lock()
+
+@contextlib.contextmanager
+def autocast_weights(model:nn.Module, dtype:torch.dtype|None):
+    "Inside the block `model`'s `AUTOCAST_LAYERS` keep their float32 weights and biases in `dtype` (None: as they are)."
+    if dtype is None:
+        yield model
+        return
+    with WEIGHT_SWAP:
+        swapped = []
+        for layer in model.modules():
+            if not isinstance(layer, AUTOCAST_LAYERS): continue
+            for name, param in list(layer.named_parameters(recurse=False)):
+                if param.dtype != torch.float32: continue
+                swapped.append((layer, name, param))
+                layer._parameters[name] = nn.Parameter(param.detach().to(dtype), requires_grad=False)
+        try: yield model
+        finally:
+            for layer, name, param in swapped: layer._parameters[name] = param
+
 # %% ../nbs/05_infer.ipynb #ddbba196
 def image_batches(meta:dict, paths, batch_size:int=64, workers:int|None=None, device='cpu'):
     "Batches `(images, errors)` of the files `paths`, in order: the evaluation transform in `meta`, on `device`."
@@ -136,7 +158,8 @@ def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, wo
     meta, device = model.meta, next(model.parameters()).device
     model.to(memory_format=torch.channels_last)
     logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']), device=device)], []
-    with torch.inference_mode(), inference_autocast(device, precision):
+    dtype = resolve_precision(precision, device)
+    with torch.inference_mode(), inference_autocast(device, precision), autocast_weights(model, dtype):
         for xb, errs in image_batches(meta, paths, batch_size, workers, device):
             xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             logits.append(batch_logits(model, xb, tta))  # stays on the device: no wait for the GPU per batch
