@@ -348,12 +348,8 @@ class MixedPrecisionCB(Callback):
     def __init__(self, dtype:torch.dtype|None): self.dtype = dtype
     def before_fit(self, learn):
         if self.dtype is None: return
-        self.autocast = partial(torch.autocast, learn.device.type, dtype=self.dtype)
+        learn.autocast = partial(torch.autocast, learn.device.type, dtype=self.dtype)  # validation too
         learn.scaler = torch.amp.GradScaler(learn.device.type, enabled=self.dtype == torch.float16)
-    def before_split(self, learn):
-        if self.dtype is None: return
-        float32_val = not learn.training and learn.device.type == 'cpu'  # as `evaluate` computes it
-        learn.autocast = contextlib.nullcontext if float32_val else self.autocast
 
 # %% ../nbs/03_train.ipynb #ae056dfa
 class ChannelsLastCB(Callback):
