@@ -1351,8 +1351,7 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
                + ([NormalizeCB(spec['mean'], spec['std'])] if gpu_normalizes(c, device) else [])
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
         learn = _run_learner(c, model, dls, cbs, device, fused, rank)
-        try:
-            with reuse_freed_memory(device.type == 'cpu' and dtype == torch.bfloat16): return learn.fit(c['epochs'])
+        try: return learn.fit(c['epochs'])
         except (KeyboardInterrupt, CheckpointWriteError) as e:  # fit waited for the checkpoint being written
             if rank.is_main: _interrupted(learn, out, e)
             raise
