@@ -23,8 +23,8 @@ from .train import (CheckpointError, csv_text, fit_temperature, get_device, load
 
 # %% auto #0
 __all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform',
-           'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views', 'inference_autocast', 'batch_logits',
-           'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights', 'image_batches',
+           'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views', 'batch_logits', 'softmax_views',
+           'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights', 'inference_autocast', 'image_batches',
            'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'calibration_bins',
            'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items',
            'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
@@ -87,11 +87,6 @@ def tta_views(xb:torch.Tensor, tta:bool=False) -> list[torch.Tensor]:
     "The batch `xb`, and with `tta` its mirror image too."
     return [xb, xb.flip(-1)] if tta else [xb]
 
-def inference_autocast(device, precision:str='auto'):
-    "The autocast context for inference at `precision`, resolved as training resolves it (`resolve_precision`)."
-    device = torch.device(device)
-    dtype = resolve_precision(precision, device)
-    return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
 
 def batch_logits(model:nn.Module, xb:torch.Tensor, tta:bool=False) -> torch.Tensor:
     "float32 logits `(views, batch, classes)` for `xb`: one view, or with `tta` two (the image and its mirror)."
@@ -143,6 +138,16 @@ def autocast_weights(model:nn.Module, dtype:torch.dtype|None):
         finally:
             for layer, name, param in swapped: layer._parameters[name] = param
 
+@contextlib.contextmanager
+def inference_autocast(model:nn.Module, precision:str='auto'):
+    "Autocast for `model` at `precision`, resolved as training resolves it, with its weights in that dtype already."
+    device = next(model.parameters()).device
+    dtype = resolve_precision(precision, device)
+    if dtype is None:
+        yield
+        return
+    with torch.autocast(device.type, dtype=dtype), autocast_weights(model, dtype): yield
+
 # %% ../nbs/05_infer.ipynb #ddbba196
 def image_batches(meta:dict, paths, batch_size:int=64, workers:int|None=None, device='cpu'):
     "Batches `(images, errors)` of the files `paths`, in order: the evaluation transform in `meta`, on `device`."
@@ -158,8 +163,7 @@ def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, wo
     meta, device = model.meta, next(model.parameters()).device
     model.to(memory_format=torch.channels_last)
     logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']), device=device)], []
-    dtype = resolve_precision(precision, device)
-    with torch.inference_mode(), inference_autocast(device, precision), autocast_weights(model, dtype):
+    with torch.inference_mode(), inference_autocast(model, precision):
         for xb, errs in image_batches(meta, paths, batch_size, workers, device):
             xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             logits.append(batch_logits(model, xb, tta))  # stays on the device: no wait for the GPU per batch

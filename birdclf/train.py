@@ -34,7 +34,7 @@ __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_CO
            'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic', 'atomic_link', 'csv_text',
            'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB',
            'CheckpointError', 'save_checkpoint', 'CheckpointWriteError', 'readable_size', 'mount_point', 'tensor_bytes',
-           'checkpoint_bytes', 'space_error', 'open_direct', 'drop_direct', 'DirectFile', 'save_direct',
+           'checkpoint_bytes', 'space_error', 'open_direct', 'is_direct', 'drop_direct', 'DirectFile', 'save_direct',
            'write_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint', 'convert_checkpoint',
            'monitor_mode', 'best_epoch', 'sigint_deferred', 'nicer_thread', 'CheckpointWriter', 'cpu_copy',
            'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at',
@@ -573,13 +573,17 @@ def open_direct(path) -> int:
             if e.errno != errno.EINVAL: raise  # EINVAL: this filesystem has no O_DIRECT
     return os.open(path, flags, 0o666)
 
-def drop_direct(fd:int) -> bool:
-    "Turn O_DIRECT off on the open file `fd`; was it on?"
+def is_direct(fd:int) -> bool:
+    "Does the open file `fd` write with O_DIRECT?"
     if not getattr(os, 'O_DIRECT', 0): return False
     import fcntl  # not on Windows, which has no O_DIRECT either
-    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    if not flags & os.O_DIRECT: return False
-    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
+
+def drop_direct(fd:int) -> bool:
+    "Turn O_DIRECT off on the open file `fd`; was it on?"
+    if not is_direct(fd): return False
+    import fcntl
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
     return True
 
 # %% ../nbs/03_train.ipynb #a8669f40
@@ -594,9 +598,7 @@ class DirectFile:
     @property
     def direct(self) -> bool:
         "Does this file write with O_DIRECT now?"
-        if self.fd is None or not getattr(os, 'O_DIRECT', 0): return False
-        import fcntl
-        return bool(fcntl.fcntl(self.fd, fcntl.F_GETFL) & os.O_DIRECT)
+        return self.fd is not None and is_direct(self.fd)
 
     def write(self, data) -> int:
         data, done = memoryview(data).cast('B'), 0
@@ -652,8 +654,8 @@ def write_checkpoint(path, ckpt:dict, links=()) -> Path:
         save_direct(ckpt, tmp)
         for name in links: atomic_link(tmp, name)  # before `path`, as if written first
     try: return atomic_write(path, write)
-    except (OSError, RuntimeError) as e: reason = str(e).splitlines()[0]  # torch: `unexpected pos …`
-    # raised here, without the error's frames: they hold torch's writer, whose open file still takes the room
+    except (OSError, RuntimeError) as e: reason = str(e).splitlines()[0]  # ENOSPC; torch's own: `unexpected pos …`
+    # raised here, without the error's frames: they hold torch's writer and what it was writing
     raise space_error(path, needed, reason)
 
 # %% ../nbs/03_train.ipynb #3340e80e
