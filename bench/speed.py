@@ -145,14 +145,16 @@ def child_eval(a):
     torch.set_num_threads(a.threads)
     split = Path(a.data_dir)/('test' if (Path(a.data_dir)/'test').is_dir() else 'val')
     model = load_model(a.ckpt, 'cpu')
+    seed_model = load_model(a.ckpt, 'cpu')  # its own copy: predict turns `model` channels-last, as the seed never did
     meta = model.meta
     items = split_items(split, list(meta['classes']))
     def plain():
         ds = datasets.ImageFolder(str(split), transform=seed_transforms(meta['image_size'], meta['mean'], meta['std']))
-        model.eval(); n = 0
+        seed_model.eval(); n = 0
         with torch.no_grad():
             for xb, yb in DataLoader(ds, batch_size=a.batch_size):
-                torch.softmax(model(xb), dim=1).cpu().numpy(); n += len(yb)
+                torch.softmax(seed_model(xb), dim=1).cpu().numpy(); n += len(yb)
+        assert all(p.is_contiguous() for p in seed_model.parameters()), 'the plain loop ran channels-last'
         return n
     files = [p for p, _ in items]
     def ours(): return len(predict_probs(model, files, batch_size=a.batch_size)[0])

@@ -62,7 +62,7 @@ def load_photo_model(path, device='auto') -> PhotoModel:
         exported = load_exported(path)
         return PhotoModel(path.stem, exported.meta, lambda files: exported_probs(exported, files, workers=0))
     checkpoint = resolve_checkpoint(path)
-    model = load_model(checkpoint, device)
+    model = load_model(checkpoint, device, mapped=False)  # the page lives on: its file may be overwritten in place
     return PhotoModel(model_name(checkpoint), model.meta, lambda files: predict_probs(model, files, workers=0))
 
 def predict_photo(model:PhotoModel, path, topk:int=TOPK) -> dict:

@@ -5,29 +5,30 @@
 # %% ../nbs/05_infer.ipynb #fd4995ea
 from __future__ import annotations
 import contextlib, json, math, os, threading, warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
+from torch.utils.data import Dataset, default_collate
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
 
-from .data import (DataError, find_images, is_hidden, is_image_file, load_rgb, load_splits, make_loader,
-                          pil_resample, seed_transforms)
-from .metrics import compute_metrics, format_metrics
+from .data import (DataError, default_workers, find_images, is_hidden, is_image_file, load_rgb, load_splits,
+                          make_loader, pil_resample, seed_transforms)
+from .metrics import compute_metrics, format_metrics, renormalise
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
 from .train import (CheckpointError, csv_text, fit_temperature, get_device, load_checkpoint,
                            read_checkpoint, resolve_precision, write_checkpoint, write_text_atomic)
 
 # %% auto #0
-__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform',
-           'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views', 'batch_logits', 'softmax_views',
-           'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights', 'inference_autocast', 'image_batches',
-           'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'calibration_bins',
-           'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items',
-           'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
+__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint', 'load_model',
+           'model_transform', 'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views', 'batch_logits',
+           'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights', 'inference_autocast',
+           'thread_batches', 'image_batches', 'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy',
+           'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
+           'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
            'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
            'some_image_paths', 'predict', 'write_predictions', 'format_predictions']
 
@@ -44,10 +45,10 @@ def resolve_checkpoint(path) -> Path:
     return path
 
 # %% ../nbs/05_infer.ipynb #ed974c10
-def load_model(checkpoint, device='auto') -> nn.Module:
+def load_model(checkpoint, device='auto', mapped:bool|None=None) -> nn.Module:
     "The model for `checkpoint` (a model from `load_checkpoint`, a checkpoint file or a run folder) on `device`."
     if isinstance(checkpoint, nn.Module): return checkpoint.to(get_device(device)).eval()
-    return load_checkpoint(resolve_checkpoint(checkpoint), device=get_device(device))
+    return load_checkpoint(resolve_checkpoint(checkpoint), device=get_device(device), mapped=mapped)
 
 # %% ../nbs/05_infer.ipynb #ac6217c1
 def model_transform(meta:dict):
@@ -149,13 +150,32 @@ def inference_autocast(model:nn.Module, precision:str='auto'):
     with torch.autocast(device.type, dtype=dtype), autocast_weights(model, dtype): yield
 
 # %% ../nbs/05_infer.ipynb #ddbba196
+DECODE_THREADS = min(4, os.cpu_count() or 1)  # where no worker process decodes: threads, at most one a core
+
+def thread_batches(ds:Dataset, batch_size:int, threads:int=DECODE_THREADS):
+    "`ds`'s batches as a DataLoader without workers collates them, decoded in `threads` threads, one batch ahead."
+    spans = [range(start, min(start + batch_size, len(ds))) for start in range(0, len(ds), batch_size)]
+    pool = ThreadPoolExecutor(threads, thread_name_prefix='birdclf-decode')
+    decode = lambda span: [pool.submit(ds.__getitem__, i) for i in span]
+    return _collated(pool, decode, spans, decode(spans[0]) if spans else [])  # the first batch starts now
+
+def _collated(pool, decode, spans, ahead):
+    try:
+        for k in range(len(spans)):
+            items = [item.result() for item in ahead]
+            ahead = decode(spans[k + 1]) if k + 1 < len(spans) else []  # while the caller uses this batch
+            yield default_collate(items)
+    finally: pool.shutdown(cancel_futures=True)
+
 def image_batches(meta:dict, paths, batch_size:int=64, workers:int|None=None, device='cpu'):
-    "Batches `(images, errors)` of the files `paths`, in order: the evaluation transform in `meta`, on `device`."
+    "Batches `(images, errors)` of the files `paths`, in order, the evaluation transform in `meta`: decoding starts now."
     size = meta['image_size']
     blank = torch.zeros(size, size, 3, dtype=torch.uint8)
     ds = ImageFiles(paths, SquarePixels(size, meta.get('interpolation', 'bilinear')), size, blank)
-    for pixels, errors in make_loader(ds, batch_size, workers=workers, device=device, persistent=False):
-        yield normalized_batch(pixels, meta['mean'], meta['std'], device), errors
+    workers = default_workers(device) if workers is None else workers
+    batches = (iter(make_loader(ds, batch_size, workers=workers, device=device, persistent=False)) if workers
+               else thread_batches(ds, batch_size))
+    return ((normalized_batch(pixels, meta['mean'], meta['std'], device), errors) for pixels, errors in batches)
 
 def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, workers:int|None=None,
                    precision:str='auto') -> tuple[torch.Tensor, list[str]]:
@@ -163,8 +183,9 @@ def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, wo
     meta, device = model.meta, next(model.parameters()).device
     model.to(memory_format=torch.channels_last)
     logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']), device=device)], []
+    batches = image_batches(meta, paths, batch_size, workers, device)  # decoding while the weights are cast
     with torch.inference_mode(), inference_autocast(model, precision):
-        for xb, errs in image_batches(meta, paths, batch_size, workers, device):
+        for xb, errs in batches:
             xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             logits.append(batch_logits(model, xb, tta))  # stays on the device: no wait for the GPU per batch
             errors += list(errs)
@@ -211,7 +232,7 @@ def calibration_metrics(labels, logits, temperature:float=1.0) -> dict:
     "The `temperature`, and the ECE and log loss the uncalibrated probabilities (temperature 1) have."
     raw = softmax_views(logits)
     return dict(temperature=temperature, ece_uncalibrated=expected_calibration_error(labels, raw),
-                log_loss_uncalibrated=compute_metrics(labels, raw, raw.shape[1])['log_loss'])
+                log_loss_uncalibrated=float(log_loss(labels, renormalise(raw), labels=range(raw.shape[1]))))
 
 # %% ../nbs/05_infer.ipynb #d8ab0820
 def most_confused(cm, classes, n:int=10) -> list[tuple[str, str, int]]:

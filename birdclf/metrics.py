@@ -8,12 +8,11 @@ import math
 
 import numpy as np
 import torch
-from sklearn.metrics import (accuracy_score, f1_score, log_loss, precision_score, recall_score,
-                             roc_auc_score)
+from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score
 
 # %% auto #0
-__all__ = ['METRIC_NAMES', 'to_numpy', 'softmax_probs', 'check_inputs', 'renormalise', 'ovr_roc_auc', 'compute_metrics',
-           'format_metrics']
+__all__ = ['METRIC_NAMES', 'to_numpy', 'softmax_probs', 'check_inputs', 'renormalise', 'average_ranks', 'binary_auc',
+           'ovr_roc_auc', 'compute_metrics', 'format_metrics']
 
 # %% ../nbs/02_metrics.ipynb #b1b1f62d
 METRIC_NAMES = ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss')
@@ -53,12 +52,31 @@ def renormalise(probs: np.ndarray) -> np.ndarray:
     probs = probs.astype(np.float64)
     return probs / probs.sum(axis=1, keepdims=True)
 
+# %% ../nbs/02_metrics.ipynb #965eba25
+def average_ranks(scores: np.ndarray) -> np.ndarray:
+    "1-based ranks of `scores` from the smallest; tied scores share the mean of their ranks."
+    order = np.argsort(scores, kind='stable')
+    ordered = scores[order]
+    starts_group = np.r_[True, ordered[1:] != ordered[:-1]]
+    first = np.flatnonzero(starts_group)                 # where each group of equal scores starts
+    last = np.r_[first[1:], len(scores)]                 # and where the next one does
+    ranks = np.empty(len(scores))
+    ranks[order] = ((first + 1 + last) / 2)[np.cumsum(starts_group) - 1]
+    return ranks
+
+def binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    "ROC-AUC: the share of (positive, negative) pairs where the positive scores higher, ties counting half."
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    pos_rank_sum = average_ranks(scores)[positive].sum()
+    return float((pos_rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
 # %% ../nbs/02_metrics.ipynb #10c937ab
 def ovr_roc_auc(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> tuple[float, int]:
     "Macro one-vs-rest ROC-AUC over the classes present, and how many of `num_classes` were left out."
     present = np.unique(labels)
     if len(present) < 2: return float('nan'), num_classes
-    aucs = [roc_auc_score(labels == c, probs[:, c]) for c in present]
+    aucs = [binary_auc(labels == c, probs[:, c]) for c in present]
     return float(np.mean(aucs)), num_classes - len(present)
 
 # %% ../nbs/02_metrics.ipynb #f5ab8505

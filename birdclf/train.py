@@ -24,9 +24,9 @@ from .plots import save_figure
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
            'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'SIZE_UNITS', 'SPACE_MARGIN', 'SPACE_SLACK', 'DIRECT_ALIGN',
-           'DIRECT_CHUNK', 'HELD_SIGNALS', 'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS', 'TEMPERATURE_RANGE',
-           'MIXES', 'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'M_TRIM_THRESHOLD',
-           'M_MMAP_THRESHOLD', 'HEAP_MMAP_THRESHOLD', 'GLIBC_THRESHOLDS', 'NEVER_TRIM', 'RUN_FILES',
+           'DIRECT_CHUNK', 'MAPPED_LOADS', 'HELD_SIGNALS', 'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS',
+           'TEMPERATURE_RANGE', 'MIXES', 'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR',
+           'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'HEAP_MMAP_THRESHOLD', 'GLIBC_THRESHOLDS', 'NEVER_TRIM', 'RUN_FILES',
            'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state',
            'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'hard_labels', 'MetricsCB',
            'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16',
@@ -39,9 +39,9 @@ __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_CO
            'monitor_mode', 'best_epoch', 'sigint_deferred', 'nicer_thread', 'CheckpointWriter', 'cpu_copy',
            'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at',
            'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets',
-           'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'background_writes', 'gpu_normalizes',
-           'cudnn_benchmark', 'glibc', 'reuse_freed_memory', 'train', 'resume', 'LRFinderCB', 'steepest_lr', 'lr_find',
-           'plot_lr_find', 'lr_find_report']
+           'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'glibc', 'reuse_freed_memory',
+           'ReuseMemoryCB', 'background_writes', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume', 'LRFinderCB',
+           'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -671,11 +671,14 @@ def _unpickle_refused(path) -> CheckpointError:
         "birdclf.train.convert_checkpoint(path, new_path, arch, classes)"
     )
 
-def read_checkpoint(path) -> dict:
-    "The checkpoint dict in `path`, read safely with `weights_only=True`."
+MAPPED_LOADS = os.name == 'posix'  # where a file replaced by rename leaves a mapping of the old one intact
+
+def read_checkpoint(path, mapped:bool=False) -> dict:
+    "The checkpoint dict in `path`, read safely with `weights_only=True`; its tensors `mapped` from the file if asked."
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f"checkpoint not found: {path}")
-    try: ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    mapped = mapped and zipfile.is_zipfile(path)  # torch maps only its zip format
+    try: ckpt = torch.load(path, map_location='cpu', weights_only=True, mmap=mapped)
     except pickle.UnpicklingError:
         if not _is_pickle(path):
             raise CheckpointError(f"{path} is not a readable checkpoint (not a torch file)") from None
@@ -708,9 +711,9 @@ def _network(ckpt:dict, state:dict) -> nn.Module:
         model.load_state_dict(state)
     return model
 
-def load_checkpoint(path, device='cpu') -> nn.Module:
+def load_checkpoint(path, device='cpu', mapped:bool|None=None) -> nn.Module:
     "The model saved in `path`, in eval mode, with the checkpoint's metadata (all but the weights) in `model.meta`."
-    ckpt = read_checkpoint(path)
+    ckpt = read_checkpoint(path, MAPPED_LOADS if mapped is None else mapped)
     model = _network(ckpt, unwrapped_state(ckpt['model']))
     model.meta = {k: v for k, v in ckpt.items() if k not in ('model', 'optimizer', 'scaler', 'rng', 'ema')}
     model.meta.setdefault('interpolation', 'bilinear')
@@ -1168,6 +1171,43 @@ def run_config(data_dir, **options) -> dict:
     _check_options(c)
     return c
 
+# %% ../nbs/03_train.ipynb #3e878aef
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+HEAP_MMAP_THRESHOLD = 512 * 2**20  # blocks this big or bigger still get a mapping of their own
+GLIBC_THRESHOLDS = {M_MMAP_THRESHOLD: 32 * 2**20, M_TRIM_THRESHOLD: 64 * 2**20}  # where glibc's settle
+NEVER_TRIM = 2**31 - 1
+
+def glibc():
+    "This process's C library if it is glibc (it has `mallopt` and `malloc_trim`), else None."
+    if sys.platform != 'linux': return None
+    try:
+        libc = ctypes.CDLL(None)
+        return libc if libc.mallopt and libc.malloc_trim else None
+    except (OSError, AttributeError): return None
+
+@contextlib.contextmanager
+def reuse_freed_memory(enabled:bool=True):
+    "Inside the block, glibc keeps the big blocks freed for the next ones; after it, it gives them back."
+    libc = glibc() if enabled else None
+    if libc is None:
+        yield
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD)
+    libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM)
+    try: yield
+    finally:
+        for param, value in GLIBC_THRESHOLDS.items(): libc.mallopt(param, value)
+        libc.malloc_trim(0)
+
+# %% ../nbs/03_train.ipynb #39022fb7
+class ReuseMemoryCB(Callback):
+    "On the CPU: the training batches reuse the memory freed before them; validation and the rest give it back."
+    def __init__(self): self.held = contextlib.ExitStack()
+    def before_split(self, learn):
+        if learn.training: self.held.enter_context(reuse_freed_memory())
+    def after_split(self, learn): self.held.close()
+    def cleanup_fit(self, learn): self.held.close()  # an exception or a Ctrl-C mid-split
+
 # %% ../nbs/03_train.ipynb #c479032b
 def background_writes(device) -> bool:
     "Write checkpoints in the background on `device`? Where training leaves the CPU idle: a GPU, not the CPU."
@@ -1186,6 +1226,7 @@ def _callbacks(c:dict, out:Path, meta:dict, dtype, progress:str, rank:Rank, devi
     if c['channels_last']: cbs.append(ChannelsLastCB())
     if c['ema']: cbs.append(EMACB(c['ema']))
     if c['mix'] != 'none': cbs.append(MixCB(c['mix'], c['mix_alpha']))
+    if torch.device(device).type == 'cpu' and dtype is not None: cbs.append(ReuseMemoryCB())  # bf16 on a CPU
     if main and progress != 'none': cbs.append(ProgressCB() if progress == 'bar' else LogProgressCB())
     return cbs
 
@@ -1249,34 +1290,6 @@ def cudnn_benchmark(enabled:bool):
     torch.backends.cudnn.benchmark = enabled
     try: yield
     finally: torch.backends.cudnn.benchmark = previous
-
-# %% ../nbs/03_train.ipynb #3e878aef
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
-HEAP_MMAP_THRESHOLD = 64 * 2**20  # blocks this big or bigger still get a mapping of their own
-GLIBC_THRESHOLDS = {M_MMAP_THRESHOLD: 32 * 2**20, M_TRIM_THRESHOLD: 64 * 2**20}  # where glibc's settle
-NEVER_TRIM = 2**31 - 1
-
-def glibc():
-    "This process's C library if it is glibc (it has `mallopt` and `malloc_trim`), else None."
-    if sys.platform != 'linux': return None
-    try:
-        libc = ctypes.CDLL(None)
-        return libc if libc.mallopt and libc.malloc_trim else None
-    except (OSError, AttributeError): return None
-
-@contextlib.contextmanager
-def reuse_freed_memory(enabled:bool=True):
-    "Inside the block, glibc keeps the big blocks freed for the next ones; after it, it gives them back."
-    libc = glibc() if enabled else None
-    if libc is None:
-        yield
-        return
-    libc.mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD)
-    libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM)
-    try: yield
-    finally:
-        for param, value in GLIBC_THRESHOLDS.items(): libc.mallopt(param, value)
-        libc.malloc_trim(0)
 
 # %% ../nbs/03_train.ipynb #89fit00a
 def _resolved(device, dtype, rank:Rank, fused:bool) -> dict:
