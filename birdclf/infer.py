@@ -153,29 +153,22 @@ def inference_autocast(model:nn.Module, precision:str='auto'):
 DECODE_THREADS = min(4, os.cpu_count() or 1)  # where no worker process decodes: threads, at most one a core
 
 def thread_batches(ds:Dataset, batch_size:int, threads:int=DECODE_THREADS):
-    "`ds`'s batches as a DataLoader without workers collates them, decoded in `threads` threads, one batch ahead."
-    spans = [range(start, min(start + batch_size, len(ds))) for start in range(0, len(ds), batch_size)]
-    pool = ThreadPoolExecutor(threads, thread_name_prefix='birdclf-decode')
-    decode = lambda span: [pool.submit(ds.__getitem__, i) for i in span]
-    return _collated(pool, decode, spans, decode(spans[0]) if spans else [])  # the first batch starts now
-
-def _collated(pool, decode, spans, ahead):
-    try:
-        for k in range(len(spans)):
-            items = [item.result() for item in ahead]
-            ahead = decode(spans[k + 1]) if k + 1 < len(spans) else []  # while the caller uses this batch
-            yield default_collate(items)
-    finally: pool.shutdown(cancel_futures=True)
+    "`ds`'s batches as a DataLoader without workers collates them, each batch's items made in `threads` threads."
+    with ThreadPoolExecutor(threads, thread_name_prefix='birdclf-decode') as pool:
+        for start in range(0, len(ds), batch_size):
+            span = range(start, min(start + batch_size, len(ds)))
+            yield default_collate(list(pool.map(ds.__getitem__, span)))
 
 def image_batches(meta:dict, paths, batch_size:int=64, workers:int|None=None, device='cpu'):
-    "Batches `(images, errors)` of the files `paths`, in order, the evaluation transform in `meta`: decoding starts now."
+    "Batches `(images, errors)` of the files `paths`, in order: the evaluation transform in `meta`, on `device`."
     size = meta['image_size']
     blank = torch.zeros(size, size, 3, dtype=torch.uint8)
     ds = ImageFiles(paths, SquarePixels(size, meta.get('interpolation', 'bilinear')), size, blank)
     workers = default_workers(device) if workers is None else workers
-    batches = (iter(make_loader(ds, batch_size, workers=workers, device=device, persistent=False)) if workers
+    batches = (make_loader(ds, batch_size, workers=workers, device=device, persistent=False) if workers
                else thread_batches(ds, batch_size))
-    return ((normalized_batch(pixels, meta['mean'], meta['std'], device), errors) for pixels, errors in batches)
+    for pixels, errors in batches:
+        yield normalized_batch(pixels, meta['mean'], meta['std'], device), errors
 
 def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, workers:int|None=None,
                    precision:str='auto') -> tuple[torch.Tensor, list[str]]:
@@ -183,9 +176,8 @@ def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, wo
     meta, device = model.meta, next(model.parameters()).device
     model.to(memory_format=torch.channels_last)
     logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']), device=device)], []
-    batches = image_batches(meta, paths, batch_size, workers, device)  # decoding while the weights are cast
     with torch.inference_mode(), inference_autocast(model, precision):
-        for xb, errs in batches:
+        for xb, errs in image_batches(meta, paths, batch_size, workers, device):
             xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             logits.append(batch_logits(model, xb, tta))  # stays on the device: no wait for the GPU per batch
             errors += list(errs)
