@@ -27,21 +27,21 @@ __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_CO
            'DIRECT_CHUNK', 'MAPPED_LOADS', 'HELD_SIGNALS', 'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS',
            'TEMPERATURE_RANGE', 'MIXES', 'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR',
            'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'HEAP_MMAP_THRESHOLD', 'GLIBC_THRESHOLDS', 'NEVER_TRIM', 'RUN_FILES',
-           'OPTIONS_BEFORE_THEY_EXISTED', 'mps_available', 'get_device', 'Rank', 'set_seed', 'epoch_seed', 'rng_state',
-           'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner', 'hard_labels', 'MetricsCB',
-           'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB', 'cpu_has_fast_bf16',
-           'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name', 'MixedPrecisionCB',
-           'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic', 'atomic_link', 'csv_text',
-           'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB',
-           'CheckpointError', 'save_checkpoint', 'CheckpointWriteError', 'readable_size', 'mount_point', 'tensor_bytes',
-           'checkpoint_bytes', 'space_error', 'open_direct', 'is_direct', 'drop_direct', 'DirectFile', 'save_direct',
-           'write_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint', 'convert_checkpoint',
-           'monitor_mode', 'best_epoch', 'sigint_deferred', 'nicer_thread', 'CheckpointWriter', 'cpu_copy',
-           'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at',
-           'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets',
-           'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'glibc', 'reuse_freed_memory',
-           'ReuseMemoryCB', 'background_writes', 'gpu_normalizes', 'cudnn_benchmark', 'train', 'resume', 'LRFinderCB',
-           'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
+           'OPTIONS_BEFORE_THEY_EXISTED', 'CHANGED_ON_RESUME', 'mps_available', 'get_device', 'Rank', 'set_seed',
+           'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner',
+           'hard_labels', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB',
+           'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name',
+           'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic',
+           'atomic_link', 'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB',
+           'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint', 'CheckpointWriteError', 'readable_size',
+           'mount_point', 'tensor_bytes', 'checkpoint_bytes', 'space_error', 'open_direct', 'is_direct', 'drop_direct',
+           'DirectFile', 'save_direct', 'write_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint',
+           'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'nicer_thread', 'CheckpointWriter',
+           'cpu_copy', 'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB',
+           'nll_at', 'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB',
+           'soft_targets', 'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'glibc',
+           'reuse_freed_memory', 'ReuseMemoryCB', 'background_writes', 'gpu_normalizes', 'cudnn_benchmark', 'train',
+           'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -1391,6 +1391,7 @@ def train(data_dir, out='runs/run', progress:str|bool='auto', cbs=(), overwrite:
 # %% ../nbs/03_train.ipynb #c932ffcf
 # a run stored without the option trained this way
 OPTIONS_BEFORE_THEY_EXISTED = {'balance': 'none', 'ema': None, 'mix': 'none', 'mix_alpha': None}
+CHANGED_ON_RESUME = ('epochs', 'reuse_memory')  # more epochs, and how memory is kept: the weights do not change
 
 def _resume_config(c:dict, done:int, data_dir=None, **options) -> dict:
     "The stored config `c` (options added since: what runs did before them), checked against the options passed."
@@ -1399,11 +1400,11 @@ def _resume_config(c:dict, done:int, data_dir=None, **options) -> dict:
     for key, value in options.items():
         if key not in TRAIN_DEFAULTS: raise TypeError(f"unknown training option: {key}")
         if value is None or value == c.get(key): continue
-        if key != 'epochs':
+        if key not in CHANGED_ON_RESUME:
             raise ValueError(
                 f"{key}={value} differs from the run's stored {key}={c.get(key)}; a resumed run keeps its options"
             )
-        c['epochs'] = value
+        c[key] = value
     if done >= c['epochs']:
         raise ValueError(
             f"the run already finished its {done} epochs; pass a larger epochs to train further"
