@@ -112,8 +112,8 @@ def _add_weights_options(add):
         type=non_negative_int)
     add('--cache', 'decode and resize each image once into a cache of pixels', action=on_off)
     add('--channels-last', 'channels-last memory layout', action=on_off)
-    add('--reuse-memory', 'on a CPU training in bf16: the memory a training step frees kept for the next '
-        '(faster; a higher peak)', action=on_off)
+    add('--reuse-memory', 'on the CPU, the memory a training step frees kept for the next: faster, a higher '
+        'peak; unset, on where training runs in bf16', action=on_off)
     add('--sync-bn', 'BatchNorm statistics over all the processes (CUDA; for small per-GPU batches)',
         action=on_off)
     add('--calibrate', 'fit a temperature on the val images so that the probabilities match the accuracy',

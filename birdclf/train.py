@@ -1136,7 +1136,7 @@ TRAIN_DEFAULTS = dict(arch='seed_cnn', epochs=10, batch_size=32, image_size=None
                       sched='onecycle', label_smoothing=0.0, clip=None, aug='none', monitor='val_accuracy',
                       patience=None, precision='auto', val_pct=0.2, workers=None, device='auto', seed=None,
                       pretrained=False, weights=None, freeze_epochs=1, cache=True, channels_last=True, sync_bn=False,
-                      calibrate=True, balance='auto', ema=None, mix='none', mix_alpha=None, reuse_memory=True)
+                      calibrate=True, balance='auto', ema=None, mix='none', mix_alpha=None, reuse_memory=None)
 
 def _check_options(c:dict):
     "One-line errors for option values that cannot work."
@@ -1226,7 +1226,8 @@ def _callbacks(c:dict, out:Path, meta:dict, dtype, progress:str, rank:Rank, devi
     if c['channels_last']: cbs.append(ChannelsLastCB())
     if c['ema']: cbs.append(EMACB(c['ema']))
     if c['mix'] != 'none': cbs.append(MixCB(c['mix'], c['mix_alpha']))
-    if c['reuse_memory'] and torch.device(device).type == 'cpu' and dtype is not None: cbs.append(ReuseMemoryCB())
+    reuse = dtype is not None if c['reuse_memory'] is None else c['reuse_memory']  # unset: where training is bf16
+    if reuse and torch.device(device).type == 'cpu': cbs.append(ReuseMemoryCB())
     if main and progress != 'none': cbs.append(ProgressCB() if progress == 'bar' else LogProgressCB())
     return cbs
 
