@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset, default_collate
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from .data import (DataError, default_workers, find_images, is_hidden, is_image_file, load_rgb, load_splits,
                           make_loader, pil_resample, seed_transforms)
-from .metrics import compute_metrics, format_metrics, renormalise
+from .metrics import compute_metrics, format_metrics, log_loss_over, renormalise
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
 from .train import (CheckpointError, csv_text, fit_temperature, get_device, load_checkpoint,
                            read_checkpoint, resolve_precision, write_checkpoint, write_text_atomic)
@@ -224,7 +224,7 @@ def calibration_metrics(labels, logits, temperature:float=1.0) -> dict:
     "The `temperature`, and the ECE and log loss the uncalibrated probabilities (temperature 1) have."
     raw = softmax_views(logits)
     return dict(temperature=temperature, ece_uncalibrated=expected_calibration_error(labels, raw),
-                log_loss_uncalibrated=float(log_loss(labels, renormalise(raw), labels=range(raw.shape[1]))))
+                log_loss_uncalibrated=log_loss_over(labels, renormalise(raw), raw.shape[1]))
 
 # %% ../nbs/05_infer.ipynb #d8ab0820
 def most_confused(cm, classes, n:int=10) -> list[tuple[str, str, int]]:

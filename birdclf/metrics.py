@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score,
 
 # %% auto #0
 __all__ = ['METRIC_NAMES', 'to_numpy', 'softmax_probs', 'check_inputs', 'renormalise', 'average_ranks', 'binary_auc',
-           'ovr_roc_auc', 'compute_metrics', 'format_metrics']
+           'ovr_roc_auc', 'log_loss_over', 'compute_metrics', 'format_metrics']
 
 # %% ../nbs/02_metrics.ipynb #b1b1f62d
 METRIC_NAMES = ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss')
@@ -80,6 +80,10 @@ def ovr_roc_auc(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> tupl
     return float(np.mean(aucs)), num_classes - len(present)
 
 # %% ../nbs/02_metrics.ipynb #f5ab8505
+def log_loss_over(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> float:
+    "sklearn's log loss of rows that sum to 1, over all `num_classes` classes whichever the labels hold."
+    return float(log_loss(labels, probs, labels=range(num_classes)))
+
 def compute_metrics(labels, probs, num_classes: int) -> dict:
     "The `METRIC_NAMES` (floats) and `roc_auc_left_out` (int) for int `labels` and `(N, num_classes)` `probs`."
     labels, probs = to_numpy(labels), to_numpy(probs)
@@ -92,7 +96,7 @@ def compute_metrics(labels, probs, num_classes: int) -> dict:
                 recall=float(recall_score(labels, preds, average='macro', zero_division=0)),
                 f1=float(f1_score(labels, preds, average='macro', zero_division=0)),
                 roc_auc=roc_auc,
-                log_loss=float(log_loss(labels, probs, labels=range(num_classes))),
+                log_loss=log_loss_over(labels, probs, num_classes),
                 roc_auc_left_out=left_out)
 
 # %% ../nbs/02_metrics.ipynb #bc6e868e
