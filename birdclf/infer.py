@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_infer.ipynb #fd4995ea
 from __future__ import annotations
-import contextlib, json, math, os, threading, warnings
+import contextlib, copy, json, math, os, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +23,13 @@ from .train import (CheckpointError, csv_text, fit_temperature, get_device, load
                            read_checkpoint, resolve_precision, write_checkpoint, write_text_atomic)
 
 # %% auto #0
-__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint', 'load_model',
-           'model_transform', 'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views', 'batch_logits',
-           'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights', 'inference_autocast',
-           'thread_batches', 'image_batches', 'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy',
-           'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
-           'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
+__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'MAX_POOLS', 'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint',
+           'load_model', 'model_transform', 'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views',
+           'batch_logits', 'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights',
+           'inference_autocast', 'rises_with_input', 'pools_first', 'max_pool_first', 'thread_batches', 'image_batches',
+           'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'calibration_bins',
+           'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items',
+           'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
            'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
            'some_image_paths', 'predict', 'write_predictions', 'format_predictions']
 
@@ -149,6 +150,37 @@ def inference_autocast(model:nn.Module, precision:str='auto'):
         return
     with torch.autocast(device.type, dtype=dtype), autocast_weights(model, dtype): yield
 
+# %% ../nbs/05_infer.ipynb #38fd9f47
+MAX_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
+
+def rises_with_input(layer:nn.Module|None) -> bool:
+    "Does `layer`, as it is now, map each value on its own through a function that never decreases?"
+    if isinstance(layer, nn.ReLU): return True
+    if isinstance(layer, nn.modules.dropout._DropoutNd): return not layer.training  # eval mode: the identity
+    if isinstance(layer, nn.modules.batchnorm._BatchNorm):  # eval mode: a line per channel, of slope γ/√(var+ε)
+        fixed = not layer.training and layer.running_var is not None
+        return fixed and (layer.weight is None or bool((layer.weight >= 0).all()))
+    return False
+
+def pools_first(layers:dict) -> dict:
+    "`layers` (name → layer, in order), each max pool moved ahead of the `rises_with_input` layers just before it."
+    names = []
+    for name, layer in layers.items():
+        run = 0
+        if isinstance(layer, MAX_POOLS) and not layer.return_indices:
+            while run < len(names) and rises_with_input(layers[names[-1 - run]]): run += 1
+        names.insert(len(names) - run, name)
+    return {name: layers[name] for name in names}
+
+def max_pool_first(model:nn.Module) -> nn.Module:
+    "`model` for inference, sharing its layers, every `nn.Sequential` in `pools_first` order (`model` if none moves)."
+    layers = {name: child if child is None else max_pool_first(child) for name, child in model._modules.items()}
+    if type(model) is nn.Sequential: layers = pools_first(layers)
+    if list(layers.items()) == list(model._modules.items()): return model
+    view = copy.copy(model)  # the same parameters, buffers and hooks; only the list of layers is its own
+    view._modules = layers
+    return view
+
 # %% ../nbs/05_infer.ipynb #ddbba196
 DECODE_THREADS = min(4, os.cpu_count() or 1)  # where no worker process decodes: threads, at most one a core
 
@@ -175,11 +207,12 @@ def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, wo
     "Logits `(views, len(paths), n_classes)` from `model` (on its device) and, per file, '' or why it was unreadable."
     meta, device = model.meta, next(model.parameters()).device
     model.to(memory_format=torch.channels_last)
+    network = max_pool_first(model)  # the same numbers, with fewer values through ReLU and batch norm
     logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']), device=device)], []
     with torch.inference_mode(), inference_autocast(model, precision):
         for xb, errs in image_batches(meta, paths, batch_size, workers, device):
             xb = xb.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            logits.append(batch_logits(model, xb, tta))  # stays on the device: no wait for the GPU per batch
+            logits.append(batch_logits(network, xb, tta))  # stays on the device: no wait for the GPU per batch
             errors += list(errs)
     return torch.cat(logits, dim=1).cpu(), errors
 
