@@ -13,7 +13,6 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset, default_collate
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from .data import (DataError, default_workers, find_images, is_hidden, is_image_file, load_rgb, load_splits,
                           make_loader, pil_resample, seed_transforms)
@@ -231,6 +230,7 @@ def topk_accuracy(labels, probs, k:int) -> float:
 
 def balanced_accuracy(labels, preds) -> float:
     "sklearn's balanced accuracy (mean recall over the classes present in `labels`)."
+    from sklearn.metrics import balanced_accuracy_score  # here: importing sklearn takes a second
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')    # a predicted class absent from labels only triggers a warning
         return float(balanced_accuracy_score(labels, preds))
@@ -270,6 +270,7 @@ def most_confused(cm, classes, n:int=10) -> list[tuple[str, str, int]]:
 # %% ../nbs/05_infer.ipynb #13c0e6d6
 def per_class_rows(labels, preds, classes) -> list[dict]:
     "Per class: support, precision, recall, F1 (sklearn, zero when undefined)."
+    from sklearn.metrics import precision_recall_fscore_support
     p, r, f, s = precision_recall_fscore_support(labels, preds, labels=range(len(classes)), zero_division=0)
     return [dict(cls=c, support=int(s[i]), precision=float(p[i]), recall=float(r[i]), f1=float(f[i]))
             for i, c in enumerate(classes)]
@@ -346,6 +347,7 @@ def evaluate(checkpoint, data_dir, split:str='test', out=None, tta:bool=False, b
     probs = softmax_views(logits, temperature)
     metrics = {**evaluation_metrics(labels, probs), **calibration_metrics(labels, logits, temperature)}
     preds = probs.argmax(1)
+    from sklearn.metrics import confusion_matrix
     cm = confusion_matrix(labels, preds, labels=range(len(classes)))
     ckpt_name = str(resolve_checkpoint(checkpoint)) if isinstance(checkpoint, (str, Path)) else 'model'
     result = Evaluation(

@@ -8,11 +8,10 @@ import math
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score, recall_score
 
 # %% auto #0
 __all__ = ['METRIC_NAMES', 'to_numpy', 'softmax_probs', 'check_inputs', 'renormalise', 'average_ranks', 'binary_auc',
-           'ovr_roc_auc', 'log_loss_over', 'compute_metrics', 'format_metrics']
+           'ovr_roc_auc', 'macro_scores', 'log_loss_over', 'compute_metrics', 'format_metrics']
 
 # %% ../nbs/02_metrics.ipynb #b1b1f62d
 METRIC_NAMES = ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss')
@@ -80,9 +79,20 @@ def ovr_roc_auc(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> tupl
     return float(np.mean(aucs)), num_classes - len(present)
 
 # %% ../nbs/02_metrics.ipynb #f5ab8505
+def macro_scores(labels: np.ndarray, preds: np.ndarray) -> tuple[float, float, float]:
+    "Macro precision, recall and F1 over the classes in `labels` or `preds`; 0 where a class's count is 0."
+    classes, index = np.unique(np.r_[labels, preds], return_inverse=True)
+    true_index, pred_index = index[:len(labels)], index[len(labels):]
+    count = lambda which: np.bincount(which, minlength=len(classes))
+    hits, true_count, pred_count = count(true_index[labels == preds]), count(true_index), count(pred_index)
+    share = lambda part, whole: np.divide(part, whole, out=np.zeros(len(classes)), where=whole > 0)
+    scores = share(hits, pred_count), share(hits, true_count), share(2 * hits, true_count + pred_count)
+    return tuple(float(s.mean()) for s in scores)
+
 def log_loss_over(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> float:
-    "sklearn's log loss of rows that sum to 1, over all `num_classes` classes whichever the labels hold."
-    return float(log_loss(labels, probs, labels=range(num_classes)))
+    "The log loss of rows that sum to 1, over all `num_classes` classes whichever the labels hold (as sklearn's)."
+    eps = np.finfo(probs.dtype).eps
+    return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], eps, 1 - eps)).mean())
 
 def compute_metrics(labels, probs, num_classes: int) -> dict:
     "The `METRIC_NAMES` (floats) and `roc_auc_left_out` (int) for int `labels` and `(N, num_classes)` `probs`."
@@ -91,10 +101,8 @@ def compute_metrics(labels, probs, num_classes: int) -> dict:
     labels, probs = labels.astype(np.int64), renormalise(probs)
     preds = probs.argmax(axis=1)
     roc_auc, left_out = ovr_roc_auc(labels, probs, num_classes)
-    return dict(accuracy=float(accuracy_score(labels, preds)),
-                precision=float(precision_score(labels, preds, average='macro', zero_division=0)),
-                recall=float(recall_score(labels, preds, average='macro', zero_division=0)),
-                f1=float(f1_score(labels, preds, average='macro', zero_division=0)),
+    precision, recall, f1 = macro_scores(labels, preds)
+    return dict(accuracy=float((labels == preds).mean()), precision=precision, recall=recall, f1=f1,
                 roc_auc=roc_auc,
                 log_loss=log_loss_over(labels, probs, num_classes),
                 roc_auc_left_out=left_out)
