@@ -467,7 +467,7 @@ class ToFloatNormalized:
 def cached_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std=IMAGENET_STD,
                       interpolation:str='bilinear', normalize:bool=True):
     "`train_transforms` for cached uint8 tensors: `AUG_SPECS[aug]` in torchvision v2, then to float."
-    # without `normalize` the batches stay uint8 and the GPU normalises them: see `NormalizeCB`
+    # without `normalize` the batches stay uint8 and the training device normalises them: see `NormalizeCB`
     norm = [ToFloatNormalized(mean, std)] if normalize else []
     if aug == 'none': return norm[0] if norm else None  # the cache is already at image_size
     from torchvision.transforms import v2

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, default_collate
 
 from .data import (DataError, default_workers, find_images, is_hidden, is_image_file, load_rgb, load_splits,
                           make_loader, pil_resample, seed_transforms)
-from .metrics import compute_metrics, format_metrics, log_loss_over, renormalise
+from .metrics import compute_metrics, format_metrics, log_loss_over, per_class_scores, renormalise
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
 from .train import (CheckpointError, csv_text, fit_temperature, get_device, load_checkpoint,
                            read_checkpoint, resolve_precision, write_checkpoint, write_text_atomic)
@@ -26,9 +26,9 @@ __all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'MAX_POOLS', 'DE
            'load_model', 'model_transform', 'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views',
            'batch_logits', 'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights',
            'inference_autocast', 'rises_with_input', 'pools_first', 'max_pool_first', 'thread_batches', 'image_batches',
-           'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'calibration_bins',
-           'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items',
-           'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
+           'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'confusion_counts',
+           'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
+           'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
            'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
            'some_image_paths', 'predict', 'write_predictions', 'format_predictions']
 
@@ -229,11 +229,15 @@ def topk_accuracy(labels, probs, k:int) -> float:
     return float((top == labels[:, None]).any(axis=1).mean())
 
 def balanced_accuracy(labels, preds) -> float:
-    "sklearn's balanced accuracy (mean recall over the classes present in `labels`)."
-    from sklearn.metrics import balanced_accuracy_score  # here: importing sklearn takes a second
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')    # a predicted class absent from labels only triggers a warning
-        return float(balanced_accuracy_score(labels, preds))
+    "Balanced accuracy: the mean recall over the classes present in `labels` (as sklearn's)."
+    labels, preds = np.asarray(labels), np.asarray(preds)
+    _, recall, _, support = per_class_scores(labels, preds, int(max(labels.max(), preds.max())) + 1)
+    return float(recall[support > 0].mean())
+
+def confusion_counts(labels, preds, num_classes:int) -> np.ndarray:
+    "The confusion matrix: row = true class, column = predicted class, each cell a number of photos."
+    labels, preds = np.asarray(labels), np.asarray(preds)
+    return np.bincount(labels * num_classes + preds, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 # %% ../nbs/05_infer.ipynb #95ec3924
 ECE_BINS = 15
@@ -269,9 +273,8 @@ def most_confused(cm, classes, n:int=10) -> list[tuple[str, str, int]]:
 
 # %% ../nbs/05_infer.ipynb #13c0e6d6
 def per_class_rows(labels, preds, classes) -> list[dict]:
-    "Per class: support, precision, recall, F1 (sklearn, zero when undefined)."
-    from sklearn.metrics import precision_recall_fscore_support
-    p, r, f, s = precision_recall_fscore_support(labels, preds, labels=range(len(classes)), zero_division=0)
+    "Per class: support, precision, recall, F1 (zero when undefined, as sklearn's `zero_division=0`)."
+    p, r, f, s = per_class_scores(np.asarray(labels), np.asarray(preds), len(classes))
     return [dict(cls=c, support=int(s[i]), precision=float(p[i]), recall=float(r[i]), f1=float(f[i]))
             for i, c in enumerate(classes)]
 
@@ -347,8 +350,7 @@ def evaluate(checkpoint, data_dir, split:str='test', out=None, tta:bool=False, b
     probs = softmax_views(logits, temperature)
     metrics = {**evaluation_metrics(labels, probs), **calibration_metrics(labels, logits, temperature)}
     preds = probs.argmax(1)
-    from sklearn.metrics import confusion_matrix
-    cm = confusion_matrix(labels, preds, labels=range(len(classes)))
+    cm = confusion_counts(labels, preds, len(classes))
     ckpt_name = str(resolve_checkpoint(checkpoint)) if isinstance(checkpoint, (str, Path)) else 'model'
     result = Evaluation(
         checkpoint=ckpt_name, split_dir=str(split_dir), classes=classes, paths=[str(p) for p in paths],

@@ -11,7 +11,8 @@ import torch
 
 # %% auto #0
 __all__ = ['METRIC_NAMES', 'to_numpy', 'softmax_probs', 'check_inputs', 'renormalise', 'average_ranks', 'binary_auc',
-           'ovr_roc_auc', 'macro_scores', 'log_loss_over', 'compute_metrics', 'format_metrics']
+           'ovr_roc_auc', 'prediction_counts', 'per_class_scores', 'macro_scores', 'log_loss_over', 'compute_metrics',
+           'format_metrics']
 
 # %% ../nbs/02_metrics.ipynb #b1b1f62d
 METRIC_NAMES = ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss')
@@ -79,15 +80,23 @@ def ovr_roc_auc(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> tupl
     return float(np.mean(aucs)), num_classes - len(present)
 
 # %% ../nbs/02_metrics.ipynb #f5ab8505
+def prediction_counts(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> tuple[np.ndarray, ...]:
+    "Per class: its photos predicted right, its photos (`labels`), and the photos predicted as it (`preds`)."
+    count = lambda classes: np.bincount(classes, minlength=num_classes)
+    return count(labels[labels == preds]), count(labels), count(preds)
+
+def per_class_scores(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> tuple[np.ndarray, ...]:
+    "Per class: precision, recall and F1 (0 where a count is 0, as sklearn's `zero_division=0`), and support."
+    hits, true_count, pred_count = prediction_counts(labels, preds, num_classes)
+    share = lambda part, whole: np.divide(part, whole, out=np.zeros(num_classes), where=whole > 0)
+    return share(hits, pred_count), share(hits, true_count), share(2 * hits, true_count + pred_count), true_count
+
 def macro_scores(labels: np.ndarray, preds: np.ndarray) -> tuple[float, float, float]:
-    "Macro precision, recall and F1 over the classes in `labels` or `preds`; 0 where a class's count is 0."
-    classes, index = np.unique(np.r_[labels, preds], return_inverse=True)
-    true_index, pred_index = index[:len(labels)], index[len(labels):]
-    count = lambda which: np.bincount(which, minlength=len(classes))
-    hits, true_count, pred_count = count(true_index[labels == preds]), count(true_index), count(pred_index)
-    share = lambda part, whole: np.divide(part, whole, out=np.zeros(len(classes)), where=whole > 0)
-    scores = share(hits, pred_count), share(hits, true_count), share(2 * hits, true_count + pred_count)
-    return tuple(float(s.mean()) for s in scores)
+    "Macro precision, recall and F1 over the classes in `labels` or `preds` (sklearn's default label set)."
+    num_classes = int(max(labels.max(), preds.max())) + 1
+    *scores, _ = per_class_scores(labels, preds, num_classes)
+    seen = np.bincount(np.r_[labels, preds], minlength=num_classes) > 0
+    return tuple(float(s[seen].mean()) for s in scores)
 
 def log_loss_over(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> float:
     "The log loss of rows that sum to 1, over all `num_classes` classes whichever the labels hold (as sklearn's)."

@@ -40,7 +40,7 @@ __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_CO
            'cpu_copy', 'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB',
            'nll_at', 'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB',
            'soft_targets', 'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'glibc',
-           'reuse_freed_memory', 'ReuseMemoryCB', 'background_writes', 'gpu_normalizes', 'cudnn_benchmark', 'train',
+           'reuse_freed_memory', 'ReuseMemoryCB', 'background_writes', 'uint8_batches', 'cudnn_benchmark', 'train',
            'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
@@ -360,15 +360,21 @@ class ChannelsLastCB(Callback):
 
 # %% ../nbs/03_train.ipynb #c450aeb1
 class NormalizeCB(Callback):
-    "Turn uint8 batches into float, normalised with `mean` and `std`, on the device (a GPU: 4x less to copy)."
+    "Turn uint8 batches into float, normalised with `mean` and `std`, on the device, in one reused tensor."
     order = CALLBACK_ORDER['NormalizeCB']
-    def __init__(self, mean, std): self.mean, self.std = mean, std
+    def __init__(self, mean, std): self.mean, self.std, self.floats = mean, std, None
     def before_fit(self, learn):
         shape = (1, -1, 1, 1)
         self.m = torch.tensor(self.mean, device=learn.device).view(shape)
         self.s = torch.tensor(self.std, device=learn.device).view(shape)
     def before_batch(self, learn):
-        if learn.xb.dtype == torch.uint8: learn.xb = learn.xb.float().div_(255).sub_(self.m).div_(self.s)
+        pixels = learn.xb
+        if pixels.dtype != torch.uint8: return
+        floats = self.floats
+        if (floats is None or len(floats) < len(pixels) or floats.shape[1:] != pixels.shape[1:]
+                or floats.stride() != pixels.stride() or floats.device != pixels.device):
+            floats = self.floats = torch.empty_like(pixels, dtype=torch.float32)  # in the batch's layout
+        learn.xb = floats[:len(pixels)].copy_(pixels).div_(255).sub_(self.m).div_(self.s)
 
 # %% ../nbs/03_train.ipynb #79adf427
 class SeedCB(Callback):
@@ -1238,13 +1244,13 @@ def _per_process_batch(batch_size:int, world:int) -> int:
                                             f"(each takes an equal share): use a multiple of {world}")
     return batch_size // world
 
-def gpu_normalizes(c:dict, device) -> bool:
-    "Do the batches of run config `c` cross to `device` as cached uint8 pixels, normalised there by `NormalizeCB`?"
-    return c['cache'] and device.type != 'cpu'
+def uint8_batches(c:dict) -> bool:
+    "Do the batches of run config `c` reach the device as cached uint8 pixels, normalised there by `NormalizeCB`?"
+    return c['cache']
 
 def _data(c:dict, spec:dict, device, rank:Rank):
     "The run's DataLoaders; the main process builds the decoded-image cache, the others then read it."
-    normalize = not gpu_normalizes(c, device)
+    normalize = not uint8_batches(c)
     with rank.main_first():
         dls = get_dataloaders(c['data_dir'], _per_process_batch(c['batch_size'], rank.world), c['image_size'],
                               spec['mean'], spec['std'], c['workers'], device, c['seed'], c['aug'], c['val_pct'],
@@ -1364,7 +1370,7 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
         tune, resume_cb = fine_tuning(c), ResumeCB(ckpt) if ckpt else None
         if resume_cb: resume_cb.notes += _resolved_changes(ckpt['config'].get('resolved'), c['resolved'])
         cbs = (_callbacks(c, out, meta, dtype, resolve_progress(progress), rank, device)
-               + ([NormalizeCB(spec['mean'], spec['std'])] if gpu_normalizes(c, device) else [])
+               + ([NormalizeCB(spec['mean'], spec['std'])] if uint8_batches(c) else [])
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
         learn = _run_learner(c, model, dls, cbs, device, fused, rank)
         try: return learn.fit(c['epochs'])
@@ -1465,7 +1471,7 @@ def _finder_cbs(c:dict, spec:dict, device, dtype, epochs:int, progress:str) -> l
     cbs = [SeedCB(c['seed']), MixedPrecisionCB(dtype)]
     if c['clip']: cbs.append(ClipCB(c['clip']))
     if c['channels_last']: cbs.append(ChannelsLastCB())
-    if gpu_normalizes(c, device): cbs.append(NormalizeCB(spec['mean'], spec['std']))
+    if uint8_batches(c): cbs.append(NormalizeCB(spec['mean'], spec['std']))
     if c['mix'] != 'none': cbs.append(MixCB(c['mix'], c['mix_alpha']))
     if fine_tuning(c): cbs.append(FineTuneCB(epochs if c['freeze_epochs'] else 0))  # the head's phase throughout
     if progress == 'bar': cbs.append(ProgressCB())
