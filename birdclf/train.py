@@ -1179,7 +1179,7 @@ def run_config(data_dir, **options) -> dict:
 
 # %% ../nbs/03_train.ipynb #3e878aef
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
-HEAP_MMAP_THRESHOLD = 128 * 2**20  # blocks this big or bigger still get a mapping of their own
+HEAP_MMAP_THRESHOLD = 512 * 2**20  # blocks this big or bigger still get a mapping of their own
 GLIBC_THRESHOLDS = {M_MMAP_THRESHOLD: 32 * 2**20, M_TRIM_THRESHOLD: 64 * 2**20}  # where glibc's settle
 NEVER_TRIM = 2**31 - 1
 
