@@ -14,7 +14,8 @@ from .data import BadImageError
 from .export import EXPORT_SUFFIXES, exported_format, exported_probs, load_exported
 from .infer import load_model, predict_probs, prediction_rows, resolve_checkpoint
 from .model import TIMM_BACKBONES, MissingExtraError
-from .train import save_checkpoint, write_text_atomic
+from .data import write_text_atomic
+from .train import save_checkpoint
 
 # %% auto #0
 __all__ = ['APP_HINT', 'TOPK', 'RUN_CHECKPOINTS', 'UNSURE_BELOW', 'MAX_FILE_MB', 'MiB', 'HOST', 'PORT', 'SYSTEM_FONTS',

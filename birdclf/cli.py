@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .data import AUGMENTATIONS, BALANCE_OPTIONS, DataError, demo_dataset, format_report, scan_dataset
+from .data import (AUGMENTATIONS, BALANCE_OPTIONS, DataError, WriteError, demo_dataset, format_report,
+                          scan_dataset)
 from .infer import (
     calibrate, evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions)
 from .model import ARCHS, pretrained_archs
@@ -302,7 +303,9 @@ def _options(args) -> dict:
 
 def _finish(learn, out) -> list[dict]:
     "Draw the run's figure; say where the run is."
-    save_metrics_plot(learn.history, Path(out)/'metrics.png', subtitle=f'run: {Path(out).name}')
+    try: save_metrics_plot(learn.history, Path(out)/'metrics.png', subtitle=f'run: {Path(out).name}')
+    except WriteError as e:
+        raise WriteError(f"{e}; the run itself is saved — free space and draw it with: birdclf plot {out}") from None
     print(f"run folder: {Path(out).resolve()}")
     return learn.history
 
@@ -439,7 +442,8 @@ def cmd_plot(args):
 COMMANDS = {'check': cmd_check, 'train': cmd_train, 'demo': cmd_demo, 'plot': cmd_plot,
             'evaluate': cmd_evaluate, 'predict': cmd_predict, 'calibrate': cmd_calibrate, 'lr-find': cmd_lr_find,
             'export': cmd_export, 'card': cmd_card, 'app': cmd_app}
-USER_ERRORS = (DataError, CheckpointError, ValueError, FileNotFoundError, ImportError)  # ImportError: an extra to install
+USER_ERRORS = (DataError, CheckpointError, WriteError, ValueError, FileNotFoundError,
+               ImportError)  # ImportError: an extra to install
 
 # %% ../nbs/06_cli.ipynb #f979472f
 @contextlib.contextmanager

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #c14840fb
 from __future__ import annotations
-import collections, contextlib, hashlib, importlib, math, os, random, shutil, struct, tempfile, zlib
+import collections, contextlib, errno, hashlib, importlib, math, os, random, shutil, struct, tempfile, zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,17 +16,19 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 # %% auto #0
 __all__ = ['transforms', 'IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'PIL_RESAMPLE', 'AUG_SPECS', 'AUGMENTATIONS',
-           'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION', 'CACHE_MARGIN',
-           'MAX_WORKERS', 'CB_BETA', 'BALANCE_OPTIONS', 'SPLITS', 'IMBALANCE_HINT_RATIO', 'LazyModule', 'pil_resample',
-           'seed_transforms', 'train_transforms', 'DataError', 'BadImageError', 'is_hidden', 'is_image_file',
-           'synthetic_image_folder', 'find_images', 'open_image', 'to_rgb', 'load_rgb', 'forge_png_size',
-           'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split', 'load_splits', 'write_split_files',
-           'seeded_item', 'ImageDataset', 'image_datasets', 'cache_dir', 'cache_image_size', 'cache_key',
-           'decode_square', 'decoded_cache', 'ToFloatNormalized', 'cached_transforms', 'CachedImageDataset',
-           'cached_datasets', 'cpu_count', 'default_workers', 'DataLoaders', 'sample_seed', 'EpochSampler',
-           'class_counts', 'class_weights', 'BalancedEpochSampler', 'make_loader', 'get_dataloaders',
-           'image_size_and_problem', 'file_digest', 'ScanReport', 'imbalance_hint', 'resolve_balance', 'scan_dataset',
-           'format_report', 'tail_counts', 'long_tailed_copy', 'demo_dataset']
+           'SIZE_UNITS', 'FULL_DISK', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION',
+           'CACHE_MARGIN', 'CACHE_SLACK', 'MAX_WORKERS', 'CB_BETA', 'BALANCE_OPTIONS', 'SPLITS', 'IMBALANCE_HINT_RATIO',
+           'LazyModule', 'pil_resample', 'seed_transforms', 'train_transforms', 'DataError', 'BadImageError',
+           'WriteError', 'readable_size', 'mount_point', 'room_left', 'write_error', 'atomic_write',
+           'write_text_atomic', 'is_hidden', 'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image',
+           'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split',
+           'load_splits', 'write_split_files', 'seeded_item', 'ImageDataset', 'image_datasets', 'cache_dir',
+           'cache_image_size', 'cache_key', 'decode_square', 'cache_room_error', 'reserve', 'decoded_cache',
+           'ToFloatNormalized', 'cached_transforms', 'CachedImageDataset', 'cached_datasets', 'cpu_count',
+           'default_workers', 'DataLoaders', 'sample_seed', 'EpochSampler', 'class_counts', 'class_weights',
+           'BalancedEpochSampler', 'make_loader', 'get_dataloaders', 'image_size_and_problem', 'file_digest',
+           'ScanReport', 'imbalance_hint', 'resolve_balance', 'scan_dataset', 'format_report', 'tail_counts',
+           'long_tailed_copy', 'demo_dataset']
 
 # %% ../nbs/00_data.ipynb #8b3f36c6
 class LazyModule:
@@ -111,6 +113,67 @@ class BadImageError(DataError):
         # One argument is a whole message: how a DataLoader re-raises a worker's error.
         super().__init__(str(path) if reason is None else f"{path}: {reason}")
         self.path, self.reason = (None, None) if reason is None else (Path(path), reason)
+
+# %% ../nbs/00_data.ipynb #3a648da5
+class WriteError(OSError):
+    "A file that could not be written (a full disk, a read-only folder), in one line; the file it was to replace is kept."
+    path, reason = None, ''  # the file, and why (the system's words), where known
+
+SIZE_UNITS = ('B', 'kB', 'MB', 'GB', 'TB')
+
+def readable_size(n:float) -> str:
+    "`n` bytes as a person reads them, in powers of 1000: '512 B', '2.1 MB', '701 MB'."
+    power = 0
+    while n >= 1000 and power < len(SIZE_UNITS) - 1: n, power = n / 1000, power + 1
+    return f"{n:.0f} {SIZE_UNITS[power]}" if n >= 10 or power == 0 else f"{n:.1f} {SIZE_UNITS[power]}"
+
+def mount_point(path) -> Path:
+    "The mount point of the filesystem that holds `path`, an existing file or folder."
+    path = Path(path).resolve()
+    while not os.path.ismount(path): path = path.parent
+    return path
+
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)  # the errors that room on the disk would have avoided
+
+def room_left(path) -> str:
+    "The free space of the filesystem that holds `path` (or its nearest existing folder), and where it is mounted."
+    folder = Path(path).resolve()
+    while not folder.exists(): folder = folder.parent
+    return f"{readable_size(shutil.disk_usage(folder).free)} free on {mount_point(folder)}"
+
+def write_error(path, error:OSError) -> WriteError:
+    "The `WriteError` for `path`, not written because of `error`: its reason, and the room left on a full disk."
+    reason = error.strerror or str(error) or type(error).__name__
+    room = f" ({room_left(Path(path).parent)})" if error.errno in FULL_DISK else ''
+    e = WriteError(f"cannot write {path}: {reason}{room}")
+    e.errno, e.path, e.reason = error.errno, Path(path), reason
+    return e
+
+# %% ../nbs/00_data.ipynb #3ac8d253
+def atomic_write(path, write):
+    "Call `write(tmp_path)` and rename the result over `path`: readers see the old file or the new one."
+    path, tmp = Path(path), None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+        os.close(fd)
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except WriteError: raise
+    except OSError as e: raise write_error(path, e) from None
+    finally:
+        if tmp and os.path.exists(tmp): os.remove(tmp)
+    return path
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+def write_text_atomic(path, text:str):
+    "Write `text` to `path` atomically."
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 # %% ../nbs/00_data.ipynb #d278b66b
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
@@ -346,11 +409,11 @@ def write_split_files(splits:DataSplits, run_dir) -> list[Path]:
     run_dir.mkdir(parents=True, exist_ok=True)
     if splits.bad_files:
         written.append(run_dir/'bad_files.txt')
-        written[-1].write_text(''.join(f"{rel(p)}\t{why}\n" for p, why in splits.bad_files.items()))
+        write_text_atomic(written[-1], ''.join(f"{rel(p)}\t{why}\n" for p, why in splits.bad_files.items()))
     if splits.val_from_train:
         for name in ('train', 'val'):
             written.append(run_dir/f'split_{name}.txt')
-            written[-1].write_text(''.join(f"{rel(p)}\n" for p, _ in getattr(splits, name)))
+            write_text_atomic(written[-1], ''.join(f"{rel(p)}\n" for p, _ in getattr(splits, name)))
     return written
 
 # %% ../nbs/00_data.ipynb #dc3ec9e5
@@ -422,12 +485,33 @@ def decode_square(path, size:int, interpolation:str='bilinear', draft:bool=True)
     return np.asarray(rgb.resize((size, size), pil_resample(interpolation)))  # as torchvision's Resize does
 
 # %% ../nbs/00_data.ipynb #bfa7849d
+CACHE_SLACK = 2**20  # room a cache needs beyond its pixels: the .npy header, the list of paths
+
+def cache_room_error(folder, needed:int) -> WriteError:
+    "The error for a cache of `needed` bytes that the disk holding `folder` has no room for."
+    return WriteError(f"cannot build the decoded-image cache in {folder}: needs {readable_size(needed)}, "
+                      f"{room_left(folder)} — free space, point BIRDCLF_CACHE at a folder with room, "
+                      "or train without the cache (--no-cache)")
+
+def reserve(path, size:int):
+    "Give the file at `path` its `size` bytes on the disk now, where the OS can (Linux: `posix_fallocate`)."
+    if not hasattr(os, 'posix_fallocate'): return  # macOS, Windows: the free space was checked before
+    fd = os.open(path, os.O_RDWR)
+    try: os.posix_fallocate(fd, 0, size)
+    except OSError as e:
+        if e.errno in FULL_DISK: raise  # else a filesystem that cannot: the free space was checked before
+    finally: os.close(fd)
+
 def _build_cache(dest:Path, paths:list, size:int, interpolation:str):
     "Decode `paths` into `dest/images.npy` on a thread pool; written in a temporary folder, then renamed."
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent))
+    shape, tmp = (len(paths), size, size, 3), None
+    needed = math.prod(shape) + CACHE_SLACK
     try:
-        arr = np.lib.format.open_memmap(tmp/'images.npy', 'w+', np.uint8, (len(paths), size, size, 3))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if shutil.disk_usage(dest.parent).free < needed: raise cache_room_error(dest.parent, needed)
+        tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent))
+        arr = np.lib.format.open_memmap(tmp/'images.npy', 'w+', np.uint8, shape)
+        reserve(tmp/'images.npy', os.path.getsize(tmp/'images.npy'))  # no SIGBUS from a disk full mid-build
         def fill(i): arr[i] = decode_square(paths[i], size, interpolation)
         with ThreadPoolExecutor(_pool_size()) as pool: list(pool.map(fill, range(len(paths))))
         arr.flush()
@@ -436,7 +520,11 @@ def _build_cache(dest:Path, paths:list, size:int, interpolation:str):
         try: os.replace(tmp, dest)
         except OSError:  # another process finished the same cache first
             if not (dest/'images.npy').is_file(): raise
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as e:
+        if isinstance(e, WriteError) or e.errno not in FULL_DISK: raise
+        raise cache_room_error(dest.parent, needed) from None
+    finally:
+        if tmp: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/00_data.ipynb #2558f3f2
 def decoded_cache(paths, size:int, interpolation:str='bilinear', root=None) -> Path:

@@ -15,12 +15,12 @@ import torch
 from torch import nn
 
 from . import __version__
-from .data import SPLITS, _split_dirs, find_images
+from .data import SPLITS, _split_dirs, atomic_write, find_images, write_text_atomic
 from .infer import (ECE_BINS, ImageFiles, batch_probs, image_batches, image_paths, load_model,
                            model_temperature, model_transform, prediction_rows, resolve_checkpoint, some_image_paths,
                            tta_views)
 from .model import MissingExtraError
-from .train import atomic_write, read_checkpoint, write_text_atomic
+from .train import read_checkpoint
 
 # %% auto #0
 __all__ = ['EXPORT_FORMATS', 'EXPORT_VERSION', 'EXPORT_SUFFIXES', 'INPUT_NAME', 'OUTPUT_NAME', 'META_FILE', 'META_KEYS',

@@ -15,11 +15,11 @@ from torch import nn
 from torch.utils.data import Dataset, default_collate
 
 from .data import (DataError, default_workers, find_images, is_hidden, is_image_file, load_rgb, load_splits,
-                          make_loader, pil_resample, seed_transforms)
+                          make_loader, pil_resample, seed_transforms, write_text_atomic)
 from .metrics import compute_metrics, format_metrics, log_loss_over, per_class_scores, renormalise
 from .plots import plot_confusion_matrix, plot_reliability, plot_top_losses, save_figure
 from .train import (CheckpointError, csv_text, fit_temperature, get_device, load_checkpoint,
-                           read_checkpoint, resolve_precision, write_checkpoint, write_text_atomic)
+                           read_checkpoint, resolve_precision, write_checkpoint)
 
 # %% auto #0
 __all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'MAX_POOLS', 'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint',

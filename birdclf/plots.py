@@ -13,6 +13,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .data import atomic_write
+
 # %% auto #0
 __all__ = ['PANELS', 'FIGURE_DPI', 'METRICS_FIGSIZE', 'RELIABILITY_FIGSIZE', 'read_history', 'plot_metrics', 'save_figure',
            'save_metrics_plot', 'row_normalise', 'plot_confusion_matrix', 'plot_reliability', 'plot_top_losses']
@@ -76,11 +78,8 @@ def plot_metrics(history, title: str = 'Performance Metrics', subtitle: str | No
 
 # %% ../nbs/04_plots.ipynb #8495367c
 def save_figure(fig: Figure, path, dpi: int = FIGURE_DPI) -> Path:
-    "Save `fig` as a PNG at `path` (parent folders created)."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, format='png')
-    return path
+    "Save `fig` as a PNG at `path` (parent folders created), whole or not at all (`atomic_write`)."
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format='png'))
 
 # %% ../nbs/04_plots.ipynb #1e684c31
 def save_metrics_plot(history, path, **kwargs) -> Path:

@@ -15,33 +15,34 @@ from torch import nn
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from .data import (BALANCE_OPTIONS, DataError, class_counts, class_weights, get_dataloaders, imbalance_hint,
-                          write_split_files)
+from .data import (BALANCE_OPTIONS, DataError, WriteError, atomic_write, class_counts, class_weights,
+                          get_dataloaders, imbalance_hint, readable_size, room_left, write_split_files,
+                          write_text_atomic)
 from .metrics import METRIC_NAMES, compute_metrics, format_metrics
 from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
 from .plots import save_figure
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_COLUMNS', 'HISTORY_COLUMNS', 'PROGRESS',
-           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'SIZE_UNITS', 'SPACE_MARGIN', 'SPACE_SLACK', 'DIRECT_ALIGN',
-           'DIRECT_CHUNK', 'MAPPED_LOADS', 'HELD_SIGNALS', 'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS',
-           'TEMPERATURE_RANGE', 'MIXES', 'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR',
-           'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'HEAP_MMAP_THRESHOLD', 'GLIBC_THRESHOLDS', 'NEVER_TRIM', 'RUN_FILES',
+           'CHECKPOINT_VERSION', 'READABLE_VERSIONS', 'SPACE_MARGIN', 'SPACE_SLACK', 'DIRECT_ALIGN', 'DIRECT_CHUNK',
+           'MAPPED_LOADS', 'HELD_SIGNALS', 'WRITER_NICE', 'NICEST', 'RESUME_KEYS', 'OPT_FLAGS', 'TEMPERATURE_RANGE',
+           'MIXES', 'MIX_ALPHAS', 'TRAIN_DEFAULTS', 'SCRATCH_LR', 'FINE_TUNE_LR', 'M_TRIM_THRESHOLD',
+           'M_MMAP_THRESHOLD', 'HEAP_MMAP_THRESHOLD', 'GLIBC_THRESHOLDS', 'NEVER_TRIM', 'RUN_FILES',
            'OPTIONS_BEFORE_THEY_EXISTED', 'CHANGED_ON_RESUME', 'mps_available', 'get_device', 'Rank', 'set_seed',
            'epoch_seed', 'rng_state', 'set_rng_state', 'adamw', 'adam', 'sgd', 'Callback', 'patch_to', 'Learner',
            'hard_labels', 'MetricsCB', 'metric_lists', 'onecycle', 'cosine', 'constant', 'SchedCB', 'ClipCB',
            'cpu_has_fast_bf16', 'cuda_has_fast_bf16', 'mps_has_autocast', 'resolve_precision', 'precision_name',
-           'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_write', 'write_text_atomic',
-           'atomic_link', 'csv_text', 'history_csv', 'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB',
-           'resolve_progress', 'PrintCB', 'CheckpointError', 'save_checkpoint', 'CheckpointWriteError', 'readable_size',
-           'mount_point', 'tensor_bytes', 'checkpoint_bytes', 'space_error', 'open_direct', 'is_direct', 'drop_direct',
-           'DirectFile', 'save_direct', 'write_checkpoint', 'read_checkpoint', 'unwrapped_state', 'load_checkpoint',
-           'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred', 'nicer_thread', 'CheckpointWriter',
-           'cpu_copy', 'hard_links_work', 'CheckpointCB', 'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB',
-           'nll_at', 'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB',
-           'soft_targets', 'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'glibc',
-           'reuse_freed_memory', 'ReuseMemoryCB', 'background_writes', 'uint8_batches', 'cudnn_benchmark', 'train',
-           'resume', 'LRFinderCB', 'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
+           'MixedPrecisionCB', 'ChannelsLastCB', 'NormalizeCB', 'SeedCB', 'atomic_link', 'csv_text', 'history_csv',
+           'save_history', 'HistoryCB', 'ProgressCB', 'LogProgressCB', 'resolve_progress', 'PrintCB', 'CheckpointError',
+           'save_checkpoint', 'CheckpointWriteError', 'tensor_bytes', 'checkpoint_bytes', 'space_error', 'open_direct',
+           'is_direct', 'drop_direct', 'DirectFile', 'save_direct', 'write_checkpoint', 'read_checkpoint',
+           'unwrapped_state', 'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred',
+           'nicer_thread', 'CheckpointWriter', 'cpu_copy', 'hard_links_work', 'CheckpointCB', 'kept_note',
+           'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at', 'fit_temperature', 'CalibrateCB',
+           'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets', 'mixup', 'cutmix_box', 'cutmix',
+           'MixCB', 'fine_tuning', 'run_config', 'glibc', 'reuse_freed_memory', 'ReuseMemoryCB', 'background_writes',
+           'uint8_batches', 'cudnn_benchmark', 'train', 'resume', 'LRFinderCB', 'steepest_lr', 'lr_find',
+           'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -390,29 +391,6 @@ class SeedCB(Callback):
 METRIC_COLUMNS = [f'{s}_{m}' for s in ('train', 'val') for m in ('loss',) + METRIC_NAMES]
 HISTORY_COLUMNS = ['epoch', 'lr', 'seconds'] + METRIC_COLUMNS
 
-def atomic_write(path, write):
-    "Call `write(tmp_path)` and rename the result over `path`: readers see the old file or the new one."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-def write_text_atomic(path, text:str):
-    "Write `text` to `path` atomically."
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-
 # %% ../nbs/03_train.ipynb #ba6c26aa
 def atomic_link(src, path) -> Path:
     "Make `path` another name (a hard link) of the file `src`, atomically: readers see the old `path` or `src`."
@@ -525,22 +503,8 @@ def save_checkpoint(path, model:nn.Module, meta:dict, **extra) -> Path:
     return write_checkpoint(path, {'format_version': CHECKPOINT_VERSION, **meta, 'model': state, **extra})
 
 # %% ../nbs/03_train.ipynb #7b1b5766
-class CheckpointWriteError(CheckpointError, OSError):
+class CheckpointWriteError(CheckpointError, WriteError):
     "A checkpoint that could not be written (most often: a full disk); the file it was to replace is kept."
-
-SIZE_UNITS = ('B', 'kB', 'MB', 'GB', 'TB')
-
-def readable_size(n:float) -> str:
-    "`n` bytes as a person reads them, in powers of 1000: '512 B', '2.1 MB', '701 MB'."
-    power = 0
-    while n >= 1000 and power < len(SIZE_UNITS) - 1: n, power = n / 1000, power + 1
-    return f"{n:.0f} {SIZE_UNITS[power]}" if n >= 10 or power == 0 else f"{n:.1f} {SIZE_UNITS[power]}"
-
-def mount_point(path) -> Path:
-    "The mount point of the filesystem that holds `path`, an existing file or folder."
-    path = Path(path).resolve()
-    while not os.path.ismount(path): path = path.parent
-    return path
 
 # %% ../nbs/03_train.ipynb #4c13aa99
 SPACE_MARGIN = 0.02  # a checkpoint file over its tensors' bytes, at most: pickled names and values, zip headers
@@ -562,8 +526,7 @@ def space_error(path, needed:int, reason:str='') -> CheckpointWriteError:
     folder = Path(path).parent
     free = shutil.disk_usage(folder).free
     why = f" ({reason})" if reason and free >= needed else ''
-    return CheckpointWriteError(f"cannot write {path}{why}: needs {readable_size(needed)}, "
-                                f"{readable_size(free)} free on {mount_point(folder)}")
+    return CheckpointWriteError(f"cannot write {path}{why}: needs {readable_size(needed)}, {room_left(folder)}")
 
 # %% ../nbs/03_train.ipynb #ee6bb061
 DIRECT_ALIGN = 4096        # O_DIRECT: memory, lengths and file offsets in multiples of this
@@ -660,7 +623,8 @@ def write_checkpoint(path, ckpt:dict, links=()) -> Path:
         save_direct(ckpt, tmp)
         for name in links: atomic_link(tmp, name)  # before `path`, as if written first
     try: return atomic_write(path, write)
-    except (OSError, RuntimeError) as e: reason = str(e).splitlines()[0]  # ENOSPC; torch's own: `unexpected pos …`
+    except WriteError as e: reason = e.reason  # ENOSPC, in the system's words
+    except RuntimeError as e: reason = str(e).splitlines()[0]  # torch's own: `unexpected pos …`
     # raised here, without the error's frames: they hold torch's writer and what it was writing
     raise space_error(path, needed, reason)
 
@@ -923,16 +887,15 @@ def write(self:CheckpointCB, learn, last:dict, best:dict|None):
         if best is None: self.slim_best()  # best.pt stays with the epoch it holds, not with last.pt's next one
         elif not shared: write_checkpoint(best_path, best)
         write_checkpoint(self.run_dir/'last.pt', last, links=[best_path] if shared else [])
-    except CheckpointWriteError as e: raise CheckpointWriteError(f"{e}; {self.kept(learn)}") from None
+    except CheckpointWriteError as e: raise CheckpointWriteError(f"{e}; {kept_note(learn, self.run_dir)}") from None
     learn.saved_epoch = last['epoch']
 
-@patch_to(CheckpointCB)
-def kept(self:CheckpointCB, learn) -> str:
-    "What a failed write leaves, and what to do."
+def kept_note(learn, run_dir) -> str:
+    "What a failed write in `run_dir` leaves, and what to do."
     saved = getattr(learn, 'saved_epoch', learn.start_epoch)
     if not saved: return "no epoch was saved — free space and train again"
     return (f"the previous last.pt (epoch {saved}) is kept — free space and resume with: "
-            f"birdclf train --resume {self.run_dir}")
+            f"birdclf train --resume {run_dir}")
 
 @patch_to(CheckpointCB)
 def slim_best(self:CheckpointCB):
@@ -1331,8 +1294,9 @@ def _interrupted(learn, out:Path, error:BaseException):
     "The history cut back to the epochs `last.pt` holds; after a Ctrl-C, how to resume (a write error says it)."
     saved = getattr(learn, 'saved_epoch', learn.start_epoch)
     try:
-        if len(learn.history) > saved: save_history(learn.history[:saved], out)  # the rows last.pt holds, no more
-    except OSError as e: print(f"note: the history files still show epoch {len(learn.history)}: {e}", file=sys.stderr)
+        written = (out/'history.csv').exists()  # not when the run's first row could not be written
+        if written and len(learn.history) > saved: save_history(learn.history[:saved], out)  # what last.pt holds
+    except OSError as e: print(f"note: the history files could not be cut back to epoch {saved}: {e}", file=sys.stderr)
     if not isinstance(error, KeyboardInterrupt): return
     hint = (f"{out/'last.pt'} holds epoch {saved}. Resume with: birdclf train --resume {out}" if saved
             else "no epoch had finished, so there is nothing to resume")
@@ -1374,9 +1338,10 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
                + ([FineTuneCB(c['freeze_epochs'])] if tune else []) + ([resume_cb] if resume_cb else []) + list(cbs))
         learn = _run_learner(c, model, dls, cbs, device, fused, rank)
         try: return learn.fit(c['epochs'])
-        except (KeyboardInterrupt, CheckpointWriteError) as e:  # fit waited for the checkpoint being written
+        except (KeyboardInterrupt, WriteError) as e:  # fit waited for the checkpoint being written
             if rank.is_main: _interrupted(learn, out, e)
-            raise
+            if not isinstance(e, WriteError) or isinstance(e, CheckpointWriteError): raise
+            raise WriteError(f"{e}; {kept_note(learn, out)}") from None  # the history: what the run keeps
         finally: _stop_workers(dls)
 
 # %% ../nbs/03_train.ipynb #bc0bed51
