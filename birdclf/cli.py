@@ -123,9 +123,7 @@ def _add_weights_options(add):
 # %% ../nbs/06_cli.ipynb #5c3da2a3
 def _add_training_options(p, **defaults):
     "Add every option of `birdclf.train.train` to `p`, its defaults `TRAIN_DEFAULTS` updated by `defaults`."
-    defaults = {**TRAIN_DEFAULTS, **defaults}
-    p.set_defaults(option_defaults=defaults)
-    add = _option_adder(p, defaults)
+    add = _option_adder(p, {**TRAIN_DEFAULTS, **defaults})
     _add_model_options(add)
     _add_run_options(add)
     _add_weights_options(add)
@@ -310,16 +308,25 @@ def _finish(learn, out) -> list[dict]:
     return learn.history
 
 # %% ../nbs/06_cli.ipynb #0a2f2f0f
-def _given_options(args) -> dict:
-    "The training options whose values are not the command's defaults."
-    return {k: v for k, v in _options(args).items() if v != args.option_defaults[k]}
+def _without_defaults(parser:ArgumentParser) -> ArgumentParser:
+    "`parser` (and its commands' parsers) with no defaults: parsing then yields only what was typed."
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values(): _without_defaults(command)
+        else: action.default = argparse.SUPPRESS
+    return parser
+
+def _given_options(argv:list[str]) -> dict:
+    "The training options typed in the command line `argv`, by `train`'s parameter names."
+    typed = vars(_without_defaults(build_parser()).parse_args(argv))
+    return {k: v for k, v in typed.items() if k in TRAIN_DEFAULTS}
 
 # %% ../nbs/06_cli.ipynb #db677cfc
 def _train_or_resume(args, rank) -> list[dict]:
     "Train (or resume) in this process, which is `rank` of a torchrun job or on its own (`rank` None)."
     kw = dict(progress=args.progress, rank=rank)
     if args.resume:
-        learn, out = resume(args.resume, args.data_dir, **kw, **_given_options(args)), args.resume
+        learn, out = resume(args.resume, args.data_dir, **kw, **_given_options(args.argv)), args.resume
     else:
         if not args.data_dir: raise ValueError("DATA_DIR is required (or --resume RUN_DIR to continue a run)")
         if not args.out:
