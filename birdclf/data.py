@@ -19,7 +19,7 @@ __all__ = ['transforms', 'IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'PIL
            'SIZE_UNITS', 'FULL_DISK', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION',
            'CACHE_MARGIN', 'CACHE_SLACK', 'MAX_WORKERS', 'CB_BETA', 'BALANCE_OPTIONS', 'SPLITS', 'IMBALANCE_HINT_RATIO',
            'LazyModule', 'pil_resample', 'seed_transforms', 'train_transforms', 'DataError', 'BadImageError',
-           'WriteError', 'readable_size', 'mount_point', 'room_left', 'write_error', 'atomic_write',
+           'WriteError', 'readable_size', 'mount_point', 'room_left', 'file_in_the_way', 'write_error', 'atomic_write',
            'write_text_atomic', 'is_hidden', 'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image',
            'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split',
            'load_splits', 'write_split_files', 'seeded_item', 'ImageDataset', 'image_datasets', 'cache_dir',
@@ -141,9 +141,14 @@ def room_left(path) -> str:
     while not folder.exists(): folder = folder.parent
     return f"{readable_size(shutil.disk_usage(folder).free)} free on {mount_point(folder)}"
 
+def file_in_the_way(path) -> Path|None:
+    "The first folder on the way to `path` that exists as a file instead, if any."
+    return next((p for p in reversed(Path(path).parents) if p.exists() and not p.is_dir()), None)
+
 def write_error(path, error:OSError) -> WriteError:
     "The `WriteError` for `path`, not written because of `error`: its reason, and the room left on a full disk."
-    reason = error.strerror or str(error) or type(error).__name__
+    blocked = error.errno in (errno.EEXIST, errno.ENOTDIR) and file_in_the_way(path)
+    reason = f"{blocked} is a file, not a folder" if blocked else error.strerror or str(error) or type(error).__name__
     room = f" ({room_left(Path(path).parent)})" if error.errno in FULL_DISK else ''
     e = WriteError(f"cannot write {path}: {reason}{room}")
     e.errno, e.path, e.reason = error.errno, Path(path), reason
@@ -406,7 +411,6 @@ def write_split_files(splits:DataSplits, run_dir) -> list[Path]:
     "Write `bad_files.txt` (when there are any) and, when val was split from train, the split lists."
     run_dir, written = Path(run_dir), []
     rel = lambda p: os.path.relpath(p, splits.root)
-    run_dir.mkdir(parents=True, exist_ok=True)
     if splits.bad_files:
         written.append(run_dir/'bad_files.txt')
         write_text_atomic(written[-1], ''.join(f"{rel(p)}\t{why}\n" for p, why in splits.bad_files.items()))
@@ -506,8 +510,9 @@ def _build_cache(dest:Path, paths:list, size:int, interpolation:str):
     "Decode `paths` into `dest/images.npy` on a thread pool; written in a temporary folder, then renamed."
     shape, tmp = (len(paths), size, size, 3), None
     needed = math.prod(shape) + CACHE_SLACK
+    try: dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise write_error(dest.parent, e) from None  # BIRDCLF_CACHE under a file, say
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
         if shutil.disk_usage(dest.parent).free < needed: raise cache_room_error(dest.parent, needed)
         tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent))
         arr = np.lib.format.open_memmap(tmp/'images.npy', 'w+', np.uint8, shape)

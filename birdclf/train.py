@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from .data import (BALANCE_OPTIONS, DataError, WriteError, atomic_write, class_counts, class_weights,
-                          get_dataloaders, imbalance_hint, readable_size, room_left, write_split_files,
-                          write_text_atomic)
+                          get_dataloaders, imbalance_hint, readable_size, room_left, write_error,
+                          write_split_files, write_text_atomic)
 from .metrics import METRIC_NAMES, compute_metrics, format_metrics
 from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
 from .plots import save_figure
@@ -617,7 +617,8 @@ def save_direct(obj, path) -> Path:
 def write_checkpoint(path, ckpt:dict, links=()) -> Path:
     "`save_direct` `ckpt` to `path` (and the other names `links`) atomically, if the disk has room for it."
     path, needed = Path(path), checkpoint_bytes(ckpt)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise write_error(path, e) from None
     if shutil.disk_usage(path.parent).free < needed: raise space_error(path, needed)
     def write(tmp):
         save_direct(ckpt, tmp)
