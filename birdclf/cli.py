@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .data import (AUGMENTATIONS, BALANCE_OPTIONS, DataError, WriteError, demo_dataset, format_report,
-                          scan_dataset)
+from .data import (AUGMENTATIONS, BALANCE_OPTIONS, DataError, WriteError, demo_dataset, first_line,
+                          format_report, scan_dataset)
 from .infer import (
     calibrate, evaluate, format_evaluation, format_predictions, predict, resolve_checkpoint, write_predictions)
 from .model import ARCHS, pretrained_archs
@@ -493,7 +493,6 @@ def main(argv:list[str]|None=None) -> int:
         return EXIT_USAGE
     except Exception as e:  # in a process of a torchrun job: one line, not one traceback per process
         if not env or os.environ.get('BIRDCLF_DEBUG'): raise
-        first_line = (str(e).splitlines() or [''])[0]
-        print(f"{who}: error: {type(e).__name__}: {first_line}", file=sys.stderr)
+        print(f"{who}: error: {type(e).__name__}: {first_line(e)}", file=sys.stderr)
         return EXIT_FAILED
     return status if isinstance(status, int) else EXIT_OK

@@ -18,17 +18,17 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 __all__ = ['transforms', 'IMAGENET_MEAN', 'IMAGENET_STD', 'INTERPOLATIONS', 'PIL_RESAMPLE', 'AUG_SPECS', 'AUGMENTATIONS',
            'SIZE_UNITS', 'FULL_DISK', 'IMAGE_EXTENSIONS', 'SYSTEM_NAMES', 'NEUTRAL_RGB', 'MAX_PIXELS', 'CACHE_VERSION',
            'CACHE_MARGIN', 'CACHE_SLACK', 'MAX_WORKERS', 'CB_BETA', 'BALANCE_OPTIONS', 'SPLITS', 'IMBALANCE_HINT_RATIO',
-           'LazyModule', 'pil_resample', 'seed_transforms', 'train_transforms', 'DataError', 'BadImageError',
-           'WriteError', 'readable_size', 'mount_point', 'room_left', 'file_in_the_way', 'write_error', 'atomic_write',
-           'write_text_atomic', 'is_hidden', 'is_image_file', 'synthetic_image_folder', 'find_images', 'open_image',
-           'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits', 'stratified_split',
-           'load_splits', 'write_split_files', 'seeded_item', 'ImageDataset', 'image_datasets', 'cache_dir',
-           'cache_image_size', 'cache_key', 'decode_square', 'cache_room_error', 'reserve', 'decoded_cache',
-           'ToFloatNormalized', 'cached_transforms', 'CachedImageDataset', 'cached_datasets', 'cpu_count',
-           'default_workers', 'DataLoaders', 'sample_seed', 'EpochSampler', 'class_counts', 'class_weights',
-           'BalancedEpochSampler', 'make_loader', 'get_dataloaders', 'image_size_and_problem', 'file_digest',
-           'ScanReport', 'imbalance_hint', 'resolve_balance', 'scan_dataset', 'format_report', 'tail_counts',
-           'long_tailed_copy', 'demo_dataset']
+           'LazyModule', 'pil_resample', 'seed_transforms', 'train_transforms', 'DataError', 'first_line',
+           'BadImageError', 'WriteError', 'readable_size', 'mount_point', 'room_left', 'file_in_the_way', 'write_error',
+           'atomic_write', 'write_text_atomic', 'is_hidden', 'is_image_file', 'synthetic_image_folder', 'find_images',
+           'open_image', 'to_rgb', 'load_rgb', 'forge_png_size', 'image_problem', 'find_bad_images', 'DataSplits',
+           'stratified_split', 'load_splits', 'write_split_files', 'seeded_item', 'ImageDataset', 'image_datasets',
+           'cache_dir', 'cache_image_size', 'cache_key', 'decode_square', 'cache_room_error', 'reserve',
+           'decoded_cache', 'ToFloatNormalized', 'cached_transforms', 'CachedImageDataset', 'cached_datasets',
+           'cpu_count', 'default_workers', 'DataLoaders', 'sample_seed', 'EpochSampler', 'class_counts',
+           'class_weights', 'BalancedEpochSampler', 'make_loader', 'get_dataloaders', 'image_size_and_problem',
+           'file_digest', 'ScanReport', 'imbalance_hint', 'resolve_balance', 'scan_dataset', 'format_report',
+           'tail_counts', 'long_tailed_copy', 'demo_dataset']
 
 # %% ../nbs/00_data.ipynb #8b3f36c6
 class LazyModule:
@@ -106,6 +106,11 @@ def train_transforms(image_size:int=224, aug:str='none', mean=IMAGENET_MEAN, std
 # %% ../nbs/00_data.ipynb #6ed9340d
 class DataError(ValueError):
     "A problem with the user's data folder, explained in one line."
+
+def first_line(error:BaseException) -> str:
+    "The first line of `error`'s message (what a one-line error quotes of it), or its type's name if it has none."
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 class BadImageError(DataError):
     "An unusable image file (empty, truncated, not an image, absurdly large): its `path` and the `reason`."
@@ -269,8 +274,7 @@ def load_rgb(path, draft_size:int|None=None) -> Image.Image:
         if draft_size and im.format == 'JPEG': im.draft('RGB', (draft_size, draft_size))
         try: return to_rgb(im)
         except (OSError, SyntaxError, ValueError) as e:
-            first_line = str(e).splitlines()[0]
-            raise BadImageError(path, f"truncated or corrupt image ({first_line})") from None
+            raise BadImageError(path, f"truncated or corrupt image ({first_line(e)})") from None
 
 # %% ../nbs/00_data.ipynb #43315762
 # A PNG starts with an 8-byte signature, then its IHDR chunk: length (4 bytes), type (4),
@@ -292,8 +296,8 @@ def image_problem(path) -> str|None:
     try: load_rgb(path, draft_size=_CHECK_DRAFT_SIZE)
     except BadImageError as e: return e.reason
     except Exception as e:
-        first_line = str(e).splitlines()[0] if str(e) else ''
-        return f"unreadable ({type(e).__name__}: {first_line})"
+        name, why = type(e).__name__, first_line(e)
+        return f"unreadable ({name}: {why})" if why != name else f"unreadable ({name})"
     return None
 
 # %% ../nbs/00_data.ipynb #04a315e7

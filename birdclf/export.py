@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .data import SPLITS, _split_dirs, atomic_write, find_images, write_text_atomic
+from .data import SPLITS, _split_dirs, atomic_write, find_images, first_line, write_text_atomic
 from .infer import (ECE_BINS, ImageFiles, batch_probs, image_batches, image_paths, load_model,
                            model_temperature, model_transform, prediction_rows, resolve_checkpoint, some_image_paths,
                            tta_views)
@@ -169,7 +169,7 @@ def _load_onnx(path):
     "ONNX `path`: its metadata, output width and a runner on ONNX Runtime."
     onnx, ort = import_onnx()
     try: proto = onnx.load(str(path))
-    except Exception as e: raise ExportError(f"{path} is not a readable ONNX file: {str(e).splitlines()[0]}") from None
+    except Exception as e: raise ExportError(f"{path} is not a readable ONNX file: {first_line(e)}") from None
     width = proto.graph.output[0].type.tensor_type.shape.dim[-1].dim_value
     session = ort.InferenceSession(proto.SerializeToString(), providers=['CPUExecutionProvider'])
     run = lambda xb: session.run(None, {INPUT_NAME: xb.numpy()})[0]
@@ -254,8 +254,7 @@ def _write_checked(format, model, xb, tmp, tolerance) -> float:
     try: WRITERS[format](Probabilities(model, meta['temperature']).eval(), xb[:TRACE_IMAGES], meta, tmp)
     except MissingExtraError: raise
     except Exception as e:
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        why = re.split(r'\s+(?:\[Caused by|Please feel free)', why)[0]   # torch's advice to file an issue: dropped
+        why = re.split(r'\s+(?:\[Caused by|Please feel free)', first_line(e))[0]  # torch's advice to file an issue, dropped
         raise ExportError(f"{meta['arch']} cannot be exported to {format}: {why}") from None
     diff = max_difference(load_exported(tmp, format), model, xb)
     if not diff <= tolerance:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .data import IMAGENET_MEAN, IMAGENET_STD
+from .data import IMAGENET_MEAN, IMAGENET_STD, first_line
 
 # %% auto #0
 __all__ = ['ARCHS', 'TIMM_BACKBONES', 'OFFLINE_WEIGHTS', 'TV_BACKBONES', 'register_arch', 'arch_config', 'pretrained_archs',
@@ -229,8 +229,7 @@ def read_state_dict(path) -> dict:
             sd = load_file(str(path))
         else: sd = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        why = (str(e).splitlines() or [type(e).__name__])[0]
-        raise WeightsError(f"{path}: not a readable state dict ({why})") from None
+        raise WeightsError(f"{path}: not a readable state dict ({first_line(e)})") from None
     for key in ('model', 'state_dict', 'model_state_dict'):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):
             sd = sd[key]
@@ -319,7 +318,7 @@ def _timm_pretrained(timm, arch:str, timm_name:str, num_classes:int, **kwargs) -
     else:
         try: model = timm.create_model(timm_name, pretrained=True, **kwargs)
         except (OSError, RuntimeError) as e:
-            raise _unavailable(arch, f"download failed: {str(e).splitlines()[0]}") from None
+            raise _unavailable(arch, f"download failed: {first_line(e)}") from None
         model.weights_source = f'timm:{timm_name}'
     if model.num_classes != num_classes: model.reset_classifier(num_classes)
     return model
@@ -360,7 +359,7 @@ def _tv_builder(arch:str, fn_name:str, weights_enum:str, head_name:str):
             if not cached and not can_download('download.pytorch.org'):
                 raise _unavailable(arch, 'offline, and not in the torch hub cache')
         try: model = getattr(models, fn_name)(weights=tv_weights)
-        except OSError as e: raise _unavailable(arch, f"download failed: {str(e).splitlines()[0]}") from None
+        except OSError as e: raise _unavailable(arch, f"download failed: {first_line(e)}") from None
         _replace_head(model, head_name, num_classes)
         model.has_backbone, model.head_name = True, head_name
         model.weights_source = f'torchvision:{weights_enum}' if tv_weights is not None else None

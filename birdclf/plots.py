@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .data import atomic_write
+from .data import atomic_write, first_line
 
 # %% auto #0
 __all__ = ['PANELS', 'FIGURE_DPI', 'METRICS_FIGSIZE', 'RELIABILITY_FIGSIZE', 'read_history', 'plot_metrics', 'save_figure',
@@ -37,9 +37,12 @@ def read_history(path) -> list[dict]:
         found = [p for p in (path/'history.json', path/'history.csv') if p.exists()]
         path = found[0] if found else path/'history.json'
     if not path.exists(): raise FileNotFoundError(f'no history at {path}')
-    if path.suffix.lower() == '.csv':
-        with open(path, newline='') as f: return [_parse_row(r) for r in csv.DictReader(f)]
-    return json.loads(path.read_text())
+    try:
+        if path.suffix.lower() == '.csv':
+            with open(path, newline='') as f: return [_parse_row(r) for r in csv.DictReader(f)]
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:  # cut short, or not a history at all
+        raise ValueError(f"{path} is not a readable history ({first_line(e)})") from None
 
 # %% ../nbs/04_plots.ipynb #024e2df4
 def _as_rows(history) -> list[dict]:

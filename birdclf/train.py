@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from .data import (BALANCE_OPTIONS, DataError, WriteError, atomic_write, class_counts, class_weights,
-                          get_dataloaders, imbalance_hint, readable_size, room_left, write_error,
+                          first_line, get_dataloaders, imbalance_hint, readable_size, room_left, write_error,
                           write_split_files, write_text_atomic)
 from .metrics import METRIC_NAMES, compute_metrics, format_metrics
 from .model import arch_config, create_model, freeze_backbone, param_groups, set_backbone_bn_eval, unfreeze
@@ -625,7 +625,7 @@ def write_checkpoint(path, ckpt:dict, links=()) -> Path:
         for name in links: atomic_link(tmp, name)  # before `path`, as if written first
     try: return atomic_write(path, write)
     except WriteError as e: reason = e.reason  # ENOSPC, in the system's words
-    except RuntimeError as e: reason = str(e).splitlines()[0]  # torch's own: `unexpected pos …`
+    except RuntimeError as e: reason = first_line(e)  # torch's own: `unexpected pos …`
     # raised here, without the error's frames: they hold torch's writer and what it was writing
     raise space_error(path, needed, reason)
 
@@ -648,6 +648,7 @@ def read_checkpoint(path, mapped:bool=False) -> dict:
     "The checkpoint dict in `path`, read safely with `weights_only=True`; its tensors `mapped` from the file if asked."
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0: raise CheckpointError(f"{path} is empty (0 bytes): not a checkpoint")
     mapped = mapped and zipfile.is_zipfile(path)  # torch maps only its zip format
     try: ckpt = torch.load(path, map_location='cpu', weights_only=True, mmap=mapped)
     except pickle.UnpicklingError:
@@ -656,7 +657,7 @@ def read_checkpoint(path, mapped:bool=False) -> dict:
         raise _unpickle_refused(path) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
         raise CheckpointError(
-            f"{path} is not a readable checkpoint (truncated or not a torch file): {str(e).splitlines()[0]}"
+            f"{path} is not a readable checkpoint (truncated or not a torch file): {first_line(e)}"
         ) from None
     if not isinstance(ckpt, dict) or 'format_version' not in ckpt or 'model' not in ckpt:
         raise CheckpointError(f"{path} is a torch file but not a birdclf checkpoint")
