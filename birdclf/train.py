@@ -38,11 +38,11 @@ __all__ = ['OPTIMIZERS', 'CALLBACK_ORDER', 'SCHEDULES', 'PRECISIONS', 'METRIC_CO
            'is_direct', 'drop_direct', 'DirectFile', 'save_direct', 'write_checkpoint', 'read_checkpoint',
            'unwrapped_state', 'load_checkpoint', 'convert_checkpoint', 'monitor_mode', 'best_epoch', 'sigint_deferred',
            'nicer_thread', 'CheckpointWriter', 'cpu_copy', 'hard_links_work', 'CheckpointCB', 'kept_note',
-           'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at', 'fit_temperature', 'CalibrateCB',
-           'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets', 'mixup', 'cutmix_box', 'cutmix',
-           'MixCB', 'fine_tuning', 'run_config', 'glibc', 'reuse_freed_memory', 'ReuseMemoryCB', 'background_writes',
-           'uint8_batches', 'cudnn_benchmark', 'train', 'resume', 'LRFinderCB', 'steepest_lr', 'lr_find',
-           'plot_lr_find', 'lr_find_report']
+           'EarlyStoppingCB', 'load_optimizer_state', 'ResumeCB', 'nll_at', 'all_right', 'succession_targets',
+           'fit_temperature', 'CalibrateCB', 'FineTuneCB', 'fine_tune_splitter', 'ema_decay', 'EMACB', 'soft_targets',
+           'mixup', 'cutmix_box', 'cutmix', 'MixCB', 'fine_tuning', 'run_config', 'glibc', 'reuse_freed_memory',
+           'ReuseMemoryCB', 'background_writes', 'uint8_batches', 'cudnn_benchmark', 'train', 'resume', 'LRFinderCB',
+           'steepest_lr', 'lr_find', 'plot_lr_find', 'lr_find_report']
 
 # %% ../nbs/03_train.ipynb #4abea4fa
 def mps_available() -> bool:
@@ -954,12 +954,24 @@ TEMPERATURE_RANGE = (0.05, 20.0)
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
 def nll_at(logits:torch.Tensor, labels:torch.Tensor, temperature:float=1.0) -> float:
-    "Mean negative log-likelihood of `labels` under softmax(`logits` / `temperature`)."
+    "Mean negative log-likelihood of `labels` (classes, or probabilities) under softmax(`logits` / `temperature`)."
     return nn.functional.cross_entropy(logits / temperature, labels).item()
+
+def all_right(logits, labels) -> bool:
+    "Is every label in `labels` the top class of its row of `logits`?"
+    return bool((torch.as_tensor(logits).argmax(1) == torch.as_tensor(labels)).all())
+
+def succession_targets(labels:torch.Tensor, n_classes:int) -> torch.Tensor:
+    "Soft targets for `labels` all predicted right: (n+1)/(n+2) on each one, the rest shared by the other classes."
+    n, wrong = len(labels), 1 / (len(labels) + 2)  # Laplace's rule of succession, after n right of n
+    targets = torch.full((n, n_classes), wrong / (n_classes - 1), dtype=torch.float64)
+    targets[torch.arange(n), labels] = 1 - wrong
+    return targets
 
 def fit_temperature(logits, labels, steps:int=60) -> float:
     "The temperature T minimising the NLL of softmax(`logits` / T): a golden-section search on log T."
     logits, labels = torch.as_tensor(logits).double().cpu(), torch.as_tensor(labels).long().cpu()
+    if all_right(logits, labels): labels = succession_targets(labels, logits.shape[1])  # else no minimum
     lo, hi = (math.log(t) for t in TEMPERATURE_RANGE)
     for _ in range(steps):
         left, right = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
@@ -977,13 +989,15 @@ class CalibrateCB(Callback):
         logits, labels = learn.val_logits
         learn.temperature = fit_temperature(logits, labels)
         before, after = (nll_at(logits.double(), labels, t) for t in (1.0, learn.temperature))
-        self.fitted[learn.epoch + 1] = (learn.temperature, before, after)
+        perfect = len(labels) if all_right(logits, labels) else 0  # how many, when every val image is right
+        self.fitted[learn.epoch + 1] = (learn.temperature, before, after, perfect)
     def after_fit(self, learn):
         epoch = best_epoch(learn.history, self.monitor) if learn.history else None
         if not learn.rank.is_main or epoch not in self.fitted: return
-        t, before, after = self.fitted[epoch]
-        print(f"calibration: temperature {t:.3f} for the best epoch ({epoch}): "
-              f"val log loss {before:.4f} -> {after:.4f}", flush=True)
+        t, before, after, perfect = self.fitted[epoch]
+        how = (f"all {perfect} val images right, so fitted as if 1 in {perfect + 2} were wrong" if perfect
+               else f"val log loss {before:.4f} -> {after:.4f}")
+        print(f"calibration: temperature {t:.3f} for the best epoch ({epoch}): {how}", flush=True)
 
 # %% ../nbs/03_train.ipynb #db1003dd
 class FineTuneCB(Callback):
