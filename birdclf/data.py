@@ -153,7 +153,7 @@ def file_in_the_way(path) -> Path|None:
 def write_error(path, error:OSError) -> WriteError:
     "The `WriteError` for `path`, not written because of `error`: its reason, and the room left on a full disk."
     blocked = error.errno in (errno.EEXIST, errno.ENOTDIR) and file_in_the_way(path)
-    reason = f"{blocked} is a file, not a folder" if blocked else error.strerror or str(error) or type(error).__name__
+    reason = f"{blocked} is a file, not a folder" if blocked else error.strerror or first_line(error)
     room = f" ({room_left(Path(path).parent)})" if error.errno in FULL_DISK else ''
     e = WriteError(f"cannot write {path}: {reason}{room}")
     e.errno, e.path, e.reason = error.errno, Path(path), reason

@@ -885,11 +885,9 @@ def write(self:CheckpointCB, learn, last:dict, best:dict|None):
     "Write an epoch's files — `best.pt`, then `last.pt` — and record the epoch `last.pt` holds now."
     best_path = self.run_dir/'best.pt'
     shared = best is not None and 'ema' not in last and self.links  # best.pt: another name of the new last.pt
-    try:
-        if best is None: self.slim_best()  # best.pt stays with the epoch it holds, not with last.pt's next one
-        elif not shared: write_checkpoint(best_path, best)
-        write_checkpoint(self.run_dir/'last.pt', last, links=[best_path] if shared else [])
-    except CheckpointWriteError as e: raise CheckpointWriteError(f"{e}; {kept_note(learn, self.run_dir)}") from None
+    if best is None: self.slim_best()  # best.pt stays with the epoch it holds, not with last.pt's next one
+    elif not shared: write_checkpoint(best_path, best)
+    write_checkpoint(self.run_dir/'last.pt', last, links=[best_path] if shared else [])
     learn.saved_epoch = last['epoch']
 
 def kept_note(learn, run_dir) -> str:
@@ -1356,8 +1354,8 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
         try: return learn.fit(c['epochs'])
         except (KeyboardInterrupt, WriteError) as e:  # fit waited for the checkpoint being written
             if rank.is_main: _interrupted(learn, out, e)
-            if not isinstance(e, WriteError) or isinstance(e, CheckpointWriteError): raise
-            raise WriteError(f"{e}; {kept_note(learn, out)}") from None  # the history: what the run keeps
+            if isinstance(e, KeyboardInterrupt): raise
+            raise type(e)(f"{e}; {kept_note(learn, out)}") from None  # a checkpoint or the history: what is kept
         finally: _stop_workers(dls)
 
 # %% ../nbs/03_train.ipynb #bc0bed51
