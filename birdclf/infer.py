@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_infer.ipynb #fd4995ea
 from __future__ import annotations
-import contextlib, copy, json, math, os, threading, warnings
+import contextlib, copy, json, math, os, platform, threading, warnings, weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +22,16 @@ from .train import (CheckpointError, csv_text, fit_temperature, get_device, load
                            read_checkpoint, resolve_precision, write_checkpoint)
 
 # %% auto #0
-__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'MAX_POOLS', 'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint',
+__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'LOWERED', 'MAX_POOLS', 'ONEDNN_LINEAR', 'NNPACK_MIN_BATCH',
+           'NNPACK_KERNELS', 'NNPACK_CONV', 'FLOAT32_CPU_LAYERS', 'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint',
            'load_model', 'model_transform', 'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views',
-           'batch_logits', 'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_weights',
-           'inference_autocast', 'rises_with_input', 'pools_first', 'max_pool_first', 'thread_batches', 'image_batches',
-           'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'confusion_counts',
-           'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
-           'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
+           'batch_logits', 'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_params',
+           'weight_stamp', 'lowered_weights', 'autocast_weights', 'inference_autocast', 'rises_with_input',
+           'pools_first', 'module_view', 'max_pool_first', 'OneDNNLinear', 'with_classes', 'nnpack_takes',
+           'NNPACKConv2d', 'ChannelsLastMaxPool2d', 'thread_batches', 'image_batches', 'predict_logits',
+           'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'confusion_counts', 'calibration_bins',
+           'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items',
+           'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
            'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
            'some_image_paths', 'predict', 'write_predictions', 'format_predictions']
 
@@ -120,6 +123,25 @@ def normalized_batch(pixels:torch.Tensor, mean, std, device='cpu') -> torch.Tens
 # %% ../nbs/05_infer.ipynb #ee9f0f37
 AUTOCAST_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)  # autocast runs these in its lower precision
 WEIGHT_SWAP = threading.Lock()
+LOWERED = weakref.WeakKeyDictionary()  # model → {dtype: (stamps, the float32 weights, their casts)}
+
+def autocast_params(model:nn.Module) -> list[tuple[nn.Module, str, nn.Parameter]]:
+    "`(layer, name, parameter)` for each float32 weight and bias of `model`'s `AUTOCAST_LAYERS`."
+    return [(layer, name, param) for layer in model.modules() if isinstance(layer, AUTOCAST_LAYERS)
+            for name, param in layer.named_parameters(recurse=False) if param.dtype == torch.float32]
+
+def weight_stamp(param:torch.Tensor) -> tuple:
+    "What differs once `param` has changed: its identity, its storage, its in-place version, its layout."
+    return id(param), param.data_ptr(), param._version, param.device, param.stride()
+
+def lowered_weights(model:nn.Module, params:list, dtype:torch.dtype) -> list[nn.Parameter]:
+    "`model`'s `params` in `dtype`: cast once, and kept in `LOWERED` while none of them changes."
+    stamps, kept = [weight_stamp(p) for p in params], LOWERED.setdefault(model, {})
+    if dtype not in kept or kept[dtype][0] != stamps:
+        kept.pop(dtype, None)  # the stale casts go first: never two copies at once
+        casts = [nn.Parameter(p.detach().to(dtype), requires_grad=False) for p in params]
+        kept[dtype] = stamps, params, casts  # `params` kept too: their ids stay theirs
+    return kept[dtype][2]
 
 @contextlib.contextmanager
 def autocast_weights(model:nn.Module, dtype:torch.dtype|None):
@@ -128,13 +150,9 @@ def autocast_weights(model:nn.Module, dtype:torch.dtype|None):
         yield model
         return
     with WEIGHT_SWAP:
-        swapped = []
-        for layer in model.modules():
-            if not isinstance(layer, AUTOCAST_LAYERS): continue
-            for name, param in list(layer.named_parameters(recurse=False)):
-                if param.dtype != torch.float32: continue
-                swapped.append((layer, name, param))
-                layer._parameters[name] = nn.Parameter(param.detach().to(dtype), requires_grad=False)
+        swapped = autocast_params(model)
+        casts = lowered_weights(model, [param for *_, param in swapped], dtype)
+        for (layer, name, _), cast in zip(swapped, casts): layer._parameters[name] = cast
         try: yield model
         finally:
             for layer, name, param in swapped: layer._parameters[name] = param
@@ -171,14 +189,65 @@ def pools_first(layers:dict) -> dict:
         names.insert(len(names) - run, name)
     return {name: layers[name] for name in names}
 
-def max_pool_first(model:nn.Module) -> nn.Module:
-    "`model` for inference, sharing its layers, every `nn.Sequential` in `pools_first` order (`model` if none moves)."
-    layers = {name: child if child is None else max_pool_first(child) for name, child in model._modules.items()}
-    if type(model) is nn.Sequential: layers = pools_first(layers)
+def module_view(model:nn.Module, layers:dict) -> nn.Module:
+    "`model` with the child layers `layers` (name → layer): `model` itself if they are its own, else a view."
     if list(layers.items()) == list(model._modules.items()): return model
     view = copy.copy(model)  # the same parameters, buffers and hooks; only the list of layers is its own
     view._modules = layers
     return view
+
+def max_pool_first(model:nn.Module) -> nn.Module:
+    "`model` for inference, sharing its layers, every `nn.Sequential` in `pools_first` order (`model` if none moves)."
+    layers = {name: child if child is None else max_pool_first(child) for name, child in model._modules.items()}
+    return module_view(model, pools_first(layers) if type(model) is nn.Sequential else layers)
+
+# %% ../nbs/05_infer.ipynb #6104e7af
+ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and platform.machine().lower() in ('x86_64', 'amd64')
+
+class OneDNNLinear(nn.Linear):
+    "An `nn.Linear` whose float32 inference on the CPU runs through oneDNN's matrix product, not the BLAS's."
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        plain = (x.dim() != 2 or x.dtype != torch.float32 or self.weight.dtype != torch.float32
+                 or x.device.type != 'cpu' or torch.is_grad_enabled() or torch.is_autocast_enabled('cpu'))
+        if plain: return super().forward(x)
+        return torch.ops.aten.mkldnn_linear(x.contiguous().to_mkldnn(), self.weight, self.bias).to_dense()
+
+def with_classes(model:nn.Module, classes:dict) -> nn.Module:
+    "`model` sharing its layers, each whose exact class is a key of `classes` in the class it maps to."
+    if type(model) in classes:
+        view = copy.copy(model)  # the same parameters, buffers and hooks, another forward pass
+        view.__class__ = classes[type(model)]
+        return view
+    layers = {name: child if child is None else with_classes(child, classes) for name, child in model._modules.items()}
+    return module_view(model, layers)
+
+# %% ../nbs/05_infer.ipynb #0c3f1aaa
+NNPACK_MIN_BATCH = 32  # below it, transforming the weights on every call costs more than NNPACK saves
+NNPACK_KERNELS = (3, 5)  # the kernel sides measured faster than oneDNN's AVX2
+
+def nnpack_takes(conv:nn.Conv2d, x:torch.Tensor) -> bool:
+    "Does NNPACK compute `conv` on `x` here, faster than oneDNN (float32 inference, stride 1, a large batch)?"
+    fits = (conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1 and conv.padding_mode == 'zeros'
+            and not isinstance(conv.padding, str) and all(p < k for p, k in zip(conv.padding, conv.kernel_size))
+            and set(conv.kernel_size) <= set(NNPACK_KERNELS))
+    return (fits and x.dim() == 4 and x.shape[0] >= NNPACK_MIN_BATCH and x.dtype == conv.weight.dtype == torch.float32
+            and x.device.type == 'cpu' and not torch.is_grad_enabled() and not torch.is_autocast_enabled('cpu'))
+
+class NNPACKConv2d(nn.Conv2d):
+    "An `nn.Conv2d` that runs through NNPACK where `nnpack_takes` it: `(N, C, H, W)` out, whatever the layout in."
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        if not nnpack_takes(self, x): return super().forward(x)
+        return torch._nnpack_spatial_convolution(x.contiguous(), self.weight.contiguous(), self.bias, self.padding)
+
+class ChannelsLastMaxPool2d(nn.MaxPool2d):
+    "An `nn.MaxPool2d` that pools a 4-D batch in channels-last layout, where ATen's kernel is fast."
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        return super().forward(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x)
+
+NNPACK_CONV = (ONEDNN_LINEAR and torch._nnpack_available()  # also sets NNPACK up: it fails every call before
+               and torch.backends.cpu.get_cpu_capability() == 'AVX2')
+FLOAT32_CPU_LAYERS = {**({nn.Linear: OneDNNLinear} if ONEDNN_LINEAR else {}),
+                      **({nn.Conv2d: NNPACKConv2d, nn.MaxPool2d: ChannelsLastMaxPool2d} if NNPACK_CONV else {})}
 
 # %% ../nbs/05_infer.ipynb #ddbba196
 DECODE_THREADS = min(4, os.cpu_count() or 1)  # where no worker process decodes: threads, at most one a core
@@ -207,6 +276,7 @@ def predict_logits(model:nn.Module, paths, tta:bool=False, batch_size:int=64, wo
     meta, device = model.meta, next(model.parameters()).device
     model.to(memory_format=torch.channels_last)
     network = max_pool_first(model)  # the same numbers, with fewer values through ReLU and batch norm
+    if device.type == 'cpu': network = with_classes(network, FLOAT32_CPU_LAYERS)  # float32: oneDNN, NNPACK
     logits, errors = [torch.zeros(1 + tta, 0, len(meta['classes']), device=device)], []
     with torch.inference_mode(), inference_autocast(model, precision):
         for xb, errs in image_batches(meta, paths, batch_size, workers, device):
