@@ -22,16 +22,16 @@ from .train import (CheckpointError, csv_text, fit_temperature, get_device, load
                            read_checkpoint, resolve_precision, write_checkpoint)
 
 # %% auto #0
-__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'LOWERED', 'MAX_POOLS', 'ONEDNN_LINEAR', 'NNPACK_MIN_BATCH',
-           'NNPACK_KERNELS', 'NNPACK_CONV', 'FLOAT32_CPU_LAYERS', 'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint',
-           'load_model', 'model_transform', 'ImageFiles', 'draft_difference', 'model_temperature', 'tta_views',
-           'batch_logits', 'softmax_views', 'batch_probs', 'SquarePixels', 'normalized_batch', 'autocast_params',
-           'weight_stamp', 'lowered_weights', 'autocast_weights', 'inference_autocast', 'rises_with_input',
-           'pools_first', 'module_view', 'max_pool_first', 'OneDNNLinear', 'with_classes', 'nnpack_takes',
-           'NNPACKConv2d', 'ChannelsLastMaxPool2d', 'thread_batches', 'image_batches', 'predict_logits',
-           'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'confusion_counts', 'calibration_bins',
-           'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items',
-           'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
+__all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'LOWERED', 'MAX_POOLS', 'X86', 'ONEDNN_LINEAR',
+           'NNPACK_MIN_BATCH', 'NNPACK_KERNELS', 'NNPACK_READY', 'NNPACK_CONV', 'FLOAT32_CPU_LAYERS', 'DECODE_THREADS',
+           'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'draft_difference',
+           'model_temperature', 'tta_views', 'batch_logits', 'softmax_views', 'batch_probs', 'SquarePixels',
+           'normalized_batch', 'autocast_params', 'weight_stamp', 'lowered_weights', 'autocast_weights',
+           'inference_autocast', 'rises_with_input', 'pools_first', 'module_view', 'max_pool_first', 'OneDNNLinear',
+           'with_classes', 'nnpack_takes', 'NNPACKConv2d', 'ChannelsLastMaxPool2d', 'thread_batches', 'image_batches',
+           'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'confusion_counts',
+           'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
+           'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
            'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
            'some_image_paths', 'predict', 'write_predictions', 'format_predictions']
 
@@ -202,7 +202,8 @@ def max_pool_first(model:nn.Module) -> nn.Module:
     return module_view(model, pools_first(layers) if type(model) is nn.Sequential else layers)
 
 # %% ../nbs/05_infer.ipynb #6104e7af
-ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and platform.machine().lower() in ('x86_64', 'amd64')
+X86 = platform.machine().lower() in ('x86_64', 'amd64', 'x86', 'i686')  # the CPUs these layers were measured on
+ONEDNN_LINEAR = X86 and torch.backends.mkldnn.is_available()
 
 class OneDNNLinear(nn.Linear):
     "An `nn.Linear` whose float32 inference on the CPU runs through oneDNN's matrix product, not the BLAS's."
@@ -224,13 +225,15 @@ def with_classes(model:nn.Module, classes:dict) -> nn.Module:
 # %% ../nbs/05_infer.ipynb #0c3f1aaa
 NNPACK_MIN_BATCH = 32  # below it, transforming the weights on every call costs more than NNPACK saves
 NNPACK_KERNELS = (3, 5)  # the kernel sides measured faster than oneDNN's AVX2
+NNPACK_READY = torch._nnpack_available()  # built in, and set up: NNPACK fails every call until this is asked
 
 def nnpack_takes(conv:nn.Conv2d, x:torch.Tensor) -> bool:
     "Does NNPACK compute `conv` on `x` here, faster than oneDNN (float32 inference, stride 1, a large batch)?"
     fits = (conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1 and conv.padding_mode == 'zeros'
             and not isinstance(conv.padding, str) and all(p < k for p, k in zip(conv.padding, conv.kernel_size))
             and set(conv.kernel_size) <= set(NNPACK_KERNELS))
-    return (fits and x.dim() == 4 and x.shape[0] >= NNPACK_MIN_BATCH and x.dtype == conv.weight.dtype == torch.float32
+    return (NNPACK_READY and fits and x.dim() == 4 and x.shape[0] >= NNPACK_MIN_BATCH
+            and x.dtype == conv.weight.dtype == torch.float32
             and x.device.type == 'cpu' and not torch.is_grad_enabled() and not torch.is_autocast_enabled('cpu'))
 
 class NNPACKConv2d(nn.Conv2d):
@@ -244,8 +247,7 @@ class ChannelsLastMaxPool2d(nn.MaxPool2d):
     def forward(self, x:torch.Tensor) -> torch.Tensor:
         return super().forward(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x)
 
-NNPACK_CONV = (ONEDNN_LINEAR and torch._nnpack_available()  # also sets NNPACK up: it fails every call before
-               and torch.backends.cpu.get_cpu_capability() == 'AVX2')
+NNPACK_CONV = X86 and NNPACK_READY and torch.backends.cpu.get_cpu_capability() == 'AVX2'
 FLOAT32_CPU_LAYERS = {**({nn.Linear: OneDNNLinear} if ONEDNN_LINEAR else {}),
                       **({nn.Conv2d: NNPACKConv2d, nn.MaxPool2d: ChannelsLastMaxPool2d} if NNPACK_CONV else {})}
 
