@@ -23,13 +23,13 @@ from .train import (CheckpointError, csv_text, fit_temperature, get_device, load
 
 # %% auto #0
 __all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'LOWERED', 'MAX_POOLS', 'X86', 'ONEDNN_LINEAR',
-           'NNPACK_MIN_BATCH', 'NNPACK_KERNELS', 'NNPACK_READY', 'NNPACK_CONV', 'FLOAT32_CPU_LAYERS', 'DECODE_THREADS',
-           'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles', 'draft_difference',
-           'model_temperature', 'tta_views', 'batch_logits', 'softmax_views', 'batch_probs', 'SquarePixels',
-           'normalized_batch', 'autocast_params', 'weight_stamp', 'lowered_weights', 'autocast_weights',
+           'NNPACK_MIN_BATCH', 'NNPACK_KERNELS', 'NNPACK_SIDES', 'NNPACK_READY', 'NNPACK_CONV', 'FLOAT32_CPU_LAYERS',
+           'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles',
+           'draft_difference', 'model_temperature', 'tta_views', 'batch_logits', 'softmax_views', 'batch_probs',
+           'SquarePixels', 'normalized_batch', 'autocast_params', 'weight_stamp', 'lowered_weights', 'autocast_weights',
            'inference_autocast', 'rises_with_input', 'pools_first', 'module_view', 'max_pool_first', 'OneDNNLinear',
-           'with_classes', 'nnpack_takes', 'NNPACKConv2d', 'ChannelsLastMaxPool2d', 'thread_batches', 'image_batches',
-           'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'confusion_counts',
+           'with_classes', 'conv_output_sides', 'nnpack_takes', 'is_channels_last', 'NNPACKConv2d', 'thread_batches',
+           'image_batches', 'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'confusion_counts',
            'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
            'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
            'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
@@ -223,9 +223,15 @@ def with_classes(model:nn.Module, classes:dict) -> nn.Module:
     return module_view(model, layers)
 
 # %% ../nbs/05_infer.ipynb #0c3f1aaa
-NNPACK_MIN_BATCH = 32  # below it, transforming the weights on every call costs more than NNPACK saves
-NNPACK_KERNELS = (3, 5)  # the kernel sides measured faster than oneDNN's AVX2
+NNPACK_MIN_BATCH = 32    # below it, transforming the weights on every call costs more than NNPACK saves
+NNPACK_KERNELS = (3, 5)  # the kernel sides, and
+NNPACK_SIDES = (13, 28)  # the range of output sides, measured faster than oneDNN's AVX2 kernels
 NNPACK_READY = torch._nnpack_available()  # built in, and set up: NNPACK fails every call until this is asked
+
+def conv_output_sides(conv:nn.Conv2d, x:torch.Tensor) -> tuple[int, int]:
+    "The height and width of `conv`'s output for the batch `x`."
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in
+                 zip(x.shape[-2:], conv.padding, conv.dilation, conv.kernel_size, conv.stride))
 
 def nnpack_takes(conv:nn.Conv2d, x:torch.Tensor) -> bool:
     "Does NNPACK compute `conv` on `x` here, faster than oneDNN (float32 inference, stride 1, a large batch)?"
@@ -233,23 +239,24 @@ def nnpack_takes(conv:nn.Conv2d, x:torch.Tensor) -> bool:
             and not isinstance(conv.padding, str) and all(p < k for p, k in zip(conv.padding, conv.kernel_size))
             and set(conv.kernel_size) <= set(NNPACK_KERNELS))
     return (NNPACK_READY and fits and x.dim() == 4 and x.shape[0] >= NNPACK_MIN_BATCH
-            and x.dtype == conv.weight.dtype == torch.float32
-            and x.device.type == 'cpu' and not torch.is_grad_enabled() and not torch.is_autocast_enabled('cpu'))
+            and x.dtype == conv.weight.dtype == torch.float32 and x.device.type == 'cpu'
+            and not torch.is_grad_enabled() and not torch.is_autocast_enabled('cpu')
+            and all(NNPACK_SIDES[0] <= side <= NNPACK_SIDES[1] for side in conv_output_sides(conv, x)))
+
+def is_channels_last(x:torch.Tensor) -> bool:
+    "Is the 4-D `x` laid out channels-last (and not also plainly contiguous, as when C or H×W is 1)?"
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 class NNPACKConv2d(nn.Conv2d):
-    "An `nn.Conv2d` that runs through NNPACK where `nnpack_takes` it: `(N, C, H, W)` out, whatever the layout in."
+    "An `nn.Conv2d` that runs through NNPACK where `nnpack_takes` it, in the layout it is given."
     def forward(self, x:torch.Tensor) -> torch.Tensor:
         if not nnpack_takes(self, x): return super().forward(x)
-        return torch._nnpack_spatial_convolution(x.contiguous(), self.weight.contiguous(), self.bias, self.padding)
-
-class ChannelsLastMaxPool2d(nn.MaxPool2d):
-    "An `nn.MaxPool2d` that pools a 4-D batch in channels-last layout, where ATen's kernel is fast."
-    def forward(self, x:torch.Tensor) -> torch.Tensor:
-        return super().forward(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x)
+        out = torch._nnpack_spatial_convolution(x.contiguous(), self.weight.contiguous(), self.bias, self.padding)
+        return out.contiguous(memory_format=torch.channels_last) if is_channels_last(x) else out
 
 NNPACK_CONV = X86 and NNPACK_READY and torch.backends.cpu.get_cpu_capability() == 'AVX2'
 FLOAT32_CPU_LAYERS = {**({nn.Linear: OneDNNLinear} if ONEDNN_LINEAR else {}),
-                      **({nn.Conv2d: NNPACKConv2d, nn.MaxPool2d: ChannelsLastMaxPool2d} if NNPACK_CONV else {})}
+                      **({nn.Conv2d: NNPACKConv2d} if NNPACK_CONV else {})}
 
 # %% ../nbs/05_infer.ipynb #ddbba196
 DECODE_THREADS = min(4, os.cpu_count() or 1)  # where no worker process decodes: threads, at most one a core
