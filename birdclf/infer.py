@@ -27,13 +27,14 @@ __all__ = ['DRAFT_TOLERANCE', 'AUTOCAST_LAYERS', 'WEIGHT_SWAP', 'LOWERED', 'MAX_
            'DECODE_THREADS', 'ECE_BINS', 'resolve_checkpoint', 'load_model', 'model_transform', 'ImageFiles',
            'draft_difference', 'model_temperature', 'tta_views', 'batch_logits', 'softmax_views', 'batch_probs',
            'SquarePixels', 'normalized_batch', 'autocast_params', 'weight_stamp', 'lowered_weights', 'autocast_weights',
-           'inference_autocast', 'rises_with_input', 'pools_first', 'module_view', 'max_pool_first', 'OneDNNLinear',
-           'with_classes', 'conv_output_sides', 'nnpack_takes', 'is_channels_last', 'NNPACKConv2d', 'thread_batches',
-           'image_batches', 'predict_logits', 'predict_probs', 'topk_accuracy', 'balanced_accuracy', 'confusion_counts',
-           'calibration_bins', 'expected_calibration_error', 'calibration_metrics', 'most_confused', 'per_class_rows',
-           'split_items', 'Evaluation', 'evaluation_metrics', 'top_losses', 'evaluate', 'metrics_json', 'per_class_csv',
-           'top_losses_figure', 'write_evaluation', 'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows',
-           'some_image_paths', 'predict', 'write_predictions', 'format_predictions']
+           'inference_autocast', 'rises_with_input', 'pools_first', 'module_view', 'max_pool_first',
+           'float32_cpu_inference', 'OneDNNLinear', 'with_classes', 'conv_output_sides', 'nnpack_takes',
+           'is_channels_last', 'NNPACKConv2d', 'thread_batches', 'image_batches', 'predict_logits', 'predict_probs',
+           'topk_accuracy', 'balanced_accuracy', 'confusion_counts', 'calibration_bins', 'expected_calibration_error',
+           'calibration_metrics', 'most_confused', 'per_class_rows', 'split_items', 'Evaluation', 'evaluation_metrics',
+           'top_losses', 'evaluate', 'metrics_json', 'per_class_csv', 'top_losses_figure', 'write_evaluation',
+           'calibrate', 'format_evaluation', 'image_paths', 'prediction_rows', 'some_image_paths', 'predict',
+           'write_predictions', 'format_predictions']
 
 # %% ../nbs/05_infer.ipynb #944ec529
 def resolve_checkpoint(path) -> Path:
@@ -205,12 +206,15 @@ def max_pool_first(model:nn.Module) -> nn.Module:
 X86 = platform.machine().lower() in ('x86_64', 'amd64', 'x86', 'i686')  # the CPUs these layers were measured on
 ONEDNN_LINEAR = X86 and torch.backends.mkldnn.is_available()
 
+def float32_cpu_inference(x:torch.Tensor, weight:torch.Tensor) -> bool:
+    "Are `x` and `weight` float32 on the CPU, with neither autograd nor autocast on: the case these layers take?"
+    return (x.dtype == weight.dtype == torch.float32 and x.device.type == 'cpu'
+            and not torch.is_grad_enabled() and not torch.is_autocast_enabled('cpu'))
+
 class OneDNNLinear(nn.Linear):
     "An `nn.Linear` whose float32 inference on the CPU runs through oneDNN's matrix product, not the BLAS's."
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        plain = (x.dim() != 2 or x.dtype != torch.float32 or self.weight.dtype != torch.float32
-                 or x.device.type != 'cpu' or torch.is_grad_enabled() or torch.is_autocast_enabled('cpu'))
-        if plain: return super().forward(x)
+        if x.dim() != 2 or not float32_cpu_inference(x, self.weight): return super().forward(x)
         return torch.ops.aten.mkldnn_linear(x.contiguous().to_mkldnn(), self.weight, self.bias).to_dense()
 
 def with_classes(model:nn.Module, classes:dict) -> nn.Module:
@@ -239,8 +243,7 @@ def nnpack_takes(conv:nn.Conv2d, x:torch.Tensor) -> bool:
             and not isinstance(conv.padding, str) and all(p < k for p, k in zip(conv.padding, conv.kernel_size))
             and set(conv.kernel_size) <= set(NNPACK_KERNELS))
     return (NNPACK_READY and fits and x.dim() == 4 and x.shape[0] >= NNPACK_MIN_BATCH
-            and x.dtype == conv.weight.dtype == torch.float32 and x.device.type == 'cpu'
-            and not torch.is_grad_enabled() and not torch.is_autocast_enabled('cpu')
+            and float32_cpu_inference(x, conv.weight)
             and all(NNPACK_SIDES[0] <= side <= NNPACK_SIDES[1] for side in conv_output_sides(conv, x)))
 
 def is_channels_last(x:torch.Tensor) -> bool:

@@ -1355,7 +1355,8 @@ def _fit_run(c:dict, out, progress='auto', cbs=(), ckpt:dict|None=None, rank:Ran
         except (KeyboardInterrupt, WriteError) as e:  # fit waited for the checkpoint being written
             if rank.is_main: _interrupted(learn, out, e)
             if isinstance(e, KeyboardInterrupt): raise
-            raise type(e)(f"{e}; {kept_note(learn, out)}") from None  # a checkpoint or the history: what is kept
+            e.args = (f"{e}; {kept_note(learn, out)}",)  # a checkpoint or the history: what is kept, said once
+            raise e.with_traceback(None) from None  # the same error, its path and errno too; not the writer's frames
         finally: _stop_workers(dls)
 
 # %% ../nbs/03_train.ipynb #bc0bed51
